@@ -1,0 +1,124 @@
+// The module's exports: the interface embedders use. Every function takes
+// byte offsets and lengths into this instance's memory and returns an
+// integer; nothing allocates per call and nothing traps on input.
+//
+// Building a set:        reset(), addRule(p, n, value) per rule, build()
+// Moving it elsewhere:   copy imageSize() bytes from imageOffset() into
+//                        another instance at heapBase(), then attach(offset)
+// Querying:              lookup(p, n), parse(p, n), walk(...)
+
+import { parseAddress, parseClientAddress, addrHi, addrLo } from './address';
+import { RESULT_FAMILY, RESULT_HI, RESULT_LO } from './layout';
+import { addRule as stageRule } from './rule';
+import { ERR_NO_MEMORY, NOT_ADDRESS, OK } from './status';
+import { find, heapTop, image, imageSize as sizeOfImage, reserve, start } from './trie';
+
+export {
+  RESULT,
+  RESULT_END,
+  RESULT_FAMILY,
+  RESULT_HI,
+  RESULT_HOP,
+  RESULT_LO,
+  RESULT_START,
+  SCRATCH,
+  SCRATCH_SIZE,
+} from './layout';
+export {
+  ERR_ADDRESS,
+  ERR_EMPTY,
+  ERR_IMAGE,
+  ERR_NETMASK,
+  ERR_NETMASK_FAMILY,
+  ERR_NO_MEMORY,
+  ERR_PREFIX_RANGE,
+  ERR_PREFIX_SYNTAX,
+  ERR_RANGE_FAMILY,
+  ERR_RANGE_ORDER,
+  ERR_STATE,
+  NOT_ADDRESS,
+  OK,
+} from './status';
+export { MAGIC, VERSION } from './trie';
+export { attach, build } from './trie';
+
+/** reset starts a new set: no rules, no image. Returns OK or ERR_NO_MEMORY. */
+export function reset(): i32 {
+  return start() ? OK : ERR_NO_MEMORY;
+}
+
+/**
+ * addRule parses the rule text at [p, p + n) and stages it with `value`
+ * (returned by lookups the rule wins; use 1 for a plain set, and values that
+ * grow with the rule's position so that a later duplicate wins). Returns OK
+ * or a status code.
+ */
+export function addRule(p: usize, n: usize, value: u32): i32 {
+  return stageRule(p, n, value);
+}
+
+/**
+ * lookup parses the address text at [p, p + n) and returns the value of the
+ * longest matching prefix, 0 when none matches, or NOT_ADDRESS (-1) when the
+ * text is not an address. IPv4-mapped IPv6 addresses are looked up as IPv4.
+ */
+export function lookup(p: usize, n: usize): i32 {
+  const family = parseClientAddress(p, p + n);
+  if (family == 0) return NOT_ADDRESS;
+  return <i32>find(family);
+}
+
+/**
+ * parse reads the address text at [p, p + n) into RESULT (hi, lo, family,
+ * with IPv4-mapped addresses unwrapped) and returns the family, 4 or 6, or 0
+ * when the text is not an address.
+ */
+export function parse(p: usize, n: usize): i32 {
+  const family = parseClientAddress(p, p + n);
+  if (family != 0) {
+    store<u64>(RESULT_HI, addrHi);
+    store<u64>(RESULT_LO, addrLo);
+    store<u32>(RESULT_FAMILY, family);
+  }
+  return family;
+}
+
+/** parseRaw is parse without unwrapping IPv4-mapped addresses. */
+export function parseRaw(p: usize, n: usize): i32 {
+  const family = parseAddress(p, p + n);
+  if (family != 0) {
+    store<u64>(RESULT_HI, addrHi);
+    store<u64>(RESULT_LO, addrLo);
+    store<u32>(RESULT_FAMILY, family);
+  }
+  return family;
+}
+
+/** imageOffset returns where the attached image starts, 0 when none is. */
+export function imageOffset(): usize {
+  return image;
+}
+
+/** imageSize returns the attached image's length in bytes, 0 when none is. */
+export function imageSize(): u32 {
+  return sizeOfImage();
+}
+
+/** heapBase returns where an image copied in from elsewhere should go. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+/**
+ * spare returns an offset past everything in use with at least `n` bytes
+ * after it, growing memory if needed, for input longer than SCRATCH_SIZE;
+ * 0 when memory cannot grow. Views of memory must be renewed afterwards.
+ */
+export function spare(n: usize): usize {
+  const at = (heapTop() + 15) & ~15;
+  return reserveAt(at, n) ? at : 0;
+}
+
+function reserveAt(at: usize, n: usize): bool {
+  return reserve(at - heapTop() + n);
+}

@@ -1,0 +1,451 @@
+// A Poptrie-style multibit trie: every node consumes six address bits and
+// finds its child or its value by counting bits in two 64-bit maps, so a
+// lookup costs at most 6 node visits for IPv4 and 22 for IPv6, however many
+// prefixes the set holds.
+//
+// Image layout (offsets relative to the image's first byte, all little-endian):
+//
+//   +0   u32  MAGIC ("IPGT")
+//   +4   u32  VERSION
+//   +8   u32  size of the whole image in bytes
+//   +12  u32  offset of the IPv4 root node
+//   +16  u32  offset of the IPv6 root node
+//   +20  u32  number of prefixes after ranges were split and duplicates merged
+//   +24       8 bytes reserved
+//   +32       nodes and leaf blocks, in the order the build allocated them
+//
+// Node, 24 bytes, 8-byte aligned:
+//
+//   +0   u64  children: bit i set when slot i (the next six address bits,
+//             read as a number 0-63) leads to a child node
+//   +8   u64  runs: bit i set when slot i is a leaf slot whose value differs
+//             from the previous leaf slot's, so equal neighbours share a leaf
+//   +16  u32  offset of the first child; children are contiguous, in slot
+//             order, so slot i's child is popcount(children below i) further
+//   +20  u32  offset of the first leaf (u32 values, one per run)
+//
+// A leaf value is what `lookup` returns: 0 for no match, else the value given
+// with the longest prefix that covers the address.
+//
+// Capacity: offsets are u32, and memory is 32-bit, so an image is at most
+// 4 GiB; in practice about 25 bytes a prefix, so 100 million prefixes.
+
+import { addrHi, addrLo } from './address';
+import { PAGE } from './layout';
+import { ERR_IMAGE, ERR_NO_MEMORY, ERR_STATE, OK } from './status';
+
+export const MAGIC: u32 = 0x54475049;
+export const VERSION: u32 = 1;
+export const IMAGE_HEADER: usize = 32;
+export const NODE_SIZE: usize = 24;
+export const STAGED_SIZE: usize = 24;
+/** MAX_DEPTH is the most nodes a lookup visits: ceil(128 / 6). */
+export const MAX_DEPTH: i32 = 22;
+
+const FAMILY6: u64 = <u64>1 << 56;
+const KEY_MASK: u64 = FAMILY6 - 1;
+
+// Per-depth work arrays of the build, one set for each of MAX_DEPTH levels:
+// the 64 slot values, then the first and past-the-last staged index of each
+// slot's child.
+const LEVEL_SIZE: usize = 64 * 4 * 3;
+const LEVELS_SIZE: usize = LEVEL_SIZE * <usize>MAX_DEPTH + STAGED_SIZE;
+
+// Building state. `levels` holds per-depth work arrays, `staged` the prefixes
+// added so far, `top` the next free byte; `image` is 0 until built.
+let levels: usize = 0;
+let staged: usize = 0;
+let stagedCount: usize = 0;
+let top: usize = 0;
+
+// The attached image: its address and its two roots as absolute addresses.
+export let image: usize = 0;
+let root4: usize = 0;
+let root6: usize = 0;
+
+/** reserve makes [top, top + bytes) addressable; false when memory is full. */
+export function reserve(bytes: usize): bool {
+  const needed = top + bytes;
+  const have = <usize>memory.size() * PAGE;
+  if (needed <= have) return true;
+  const pages = <i32>((needed - have + PAGE - 1) / PAGE);
+  return memory.grow(pages) >= 0;
+}
+
+/** heapTop returns the first free byte, where long input may be written. */
+export function heapTop(): usize {
+  return top;
+}
+
+/** start clears the builder: no prefixes, no image. */
+export function start(): bool {
+  levels = (__heap_base + 15) & ~15;
+  top = levels;
+  if (!reserve(LEVELS_SIZE)) return false;
+  top += LEVELS_SIZE;
+  staged = top;
+  stagedCount = 0;
+  image = 0;
+  return true;
+}
+
+/**
+ * stage appends a prefix: `hi`/`lo` the address with host bits cleared, `bits`
+ * its length counted from the top (IPv4 lives in the top 32 bits), `value`
+ * what lookups inside it return. Later values win for the same prefix.
+ */
+export function stage(family6: bool, hi: u64, lo: u64, bits: i32, value: u32): i32 {
+  if (image != 0) return ERR_STATE;
+  if (!reserve(STAGED_SIZE)) return ERR_NO_MEMORY;
+  const p = staged + stagedCount * STAGED_SIZE;
+  store<u64>(p, hi);
+  store<u64>(p, lo, 8);
+  store<u64>(p, (family6 ? FAMILY6 : 0) | (<u64>bits << 32) | value, 16);
+  stagedCount++;
+  top += STAGED_SIZE;
+  return OK;
+}
+
+/** stagedAt returns the address of staged prefix i. */
+@inline
+function stagedAt(i: i32): usize {
+  return staged + <usize>i * STAGED_SIZE;
+}
+
+/** before reports whether staged record a sorts before b. */
+@inline
+function before(a: usize, b: usize): bool {
+  const ma = load<u64>(a, 16);
+  const mb = load<u64>(b, 16);
+  const fa = ma >> 56;
+  const fb = mb >> 56;
+  if (fa != fb) return fa < fb;
+  const ha = load<u64>(a);
+  const hb = load<u64>(b);
+  if (ha != hb) return ha < hb;
+  const la = load<u64>(a, 8);
+  const lb = load<u64>(b, 8);
+  if (la != lb) return la < lb;
+  return (ma & KEY_MASK) < (mb & KEY_MASK);
+}
+
+@inline
+function swap(a: usize, b: usize): void {
+  const h = load<u64>(a);
+  const l = load<u64>(a, 8);
+  const m = load<u64>(a, 16);
+  store<u64>(a, load<u64>(b));
+  store<u64>(a, load<u64>(b, 8), 8);
+  store<u64>(a, load<u64>(b, 16), 16);
+  store<u64>(b, h);
+  store<u64>(b, l, 8);
+  store<u64>(b, m, 16);
+}
+
+@inline
+function copy(to: usize, from: usize): void {
+  store<u64>(to, load<u64>(from));
+  store<u64>(to, load<u64>(from, 8), 8);
+  store<u64>(to, load<u64>(from, 16), 16);
+}
+
+function siftDown(base: i32, root: i32, count: i32): void {
+  while (true) {
+    let child = 2 * root + 1;
+    if (child >= count) return;
+    if (child + 1 < count && before(stagedAt(base + child), stagedAt(base + child + 1))) {
+      child++;
+    }
+    if (!before(stagedAt(base + root), stagedAt(base + child))) return;
+    swap(stagedAt(base + root), stagedAt(base + child));
+    root = child;
+  }
+}
+
+function heapSort(lo: i32, hi: i32): void {
+  const count = hi - lo;
+  for (let i = count / 2 - 1; i >= 0; i--) siftDown(lo, i, count);
+  for (let end = count - 1; end > 0; end--) {
+    swap(stagedAt(lo), stagedAt(lo + end));
+    siftDown(lo, 0, end);
+  }
+}
+
+/**
+ * sortStaged sorts [lo, hi) by family, address, length and value: quicksort
+ * with a median-of-three pivot, insertion sort for short runs, and heapsort
+ * once the depth budget is spent, so no input order makes it quadratic.
+ */
+function sortStaged(lo: i32, hi: i32, budget: i32): void {
+  const pivot = levels + LEVELS_SIZE - STAGED_SIZE;
+  while (hi - lo > 16) {
+    if (budget == 0) {
+      heapSort(lo, hi);
+      return;
+    }
+    budget--;
+
+    // Order lo, mid and last so the pivot is their median.
+    const mid = lo + ((hi - lo) >> 1);
+    if (before(stagedAt(mid), stagedAt(lo))) swap(stagedAt(mid), stagedAt(lo));
+    if (before(stagedAt(hi - 1), stagedAt(mid))) {
+      swap(stagedAt(hi - 1), stagedAt(mid));
+      if (before(stagedAt(mid), stagedAt(lo))) swap(stagedAt(mid), stagedAt(lo));
+    }
+    copy(pivot, stagedAt(mid));
+
+    // Hoare partition: [lo, j] <= pivot <= [j + 1, hi).
+    let i = lo - 1;
+    let j = hi;
+    while (true) {
+      do i++;
+      while (before(stagedAt(i), pivot));
+      do j--;
+      while (before(pivot, stagedAt(j)));
+      if (i >= j) break;
+      swap(stagedAt(i), stagedAt(j));
+    }
+
+    // Recurse into the smaller side so the stack stays logarithmic.
+    if (j + 1 - lo < hi - j - 1) {
+      sortStaged(lo, j + 1, budget);
+      lo = j + 1;
+    } else {
+      sortStaged(j + 1, hi, budget);
+      hi = j + 1;
+    }
+  }
+
+  for (let i = lo + 1; i < hi; i++) {
+    for (let k = i; k > lo && before(stagedAt(k), stagedAt(k - 1)); k--) {
+      swap(stagedAt(k), stagedAt(k - 1));
+    }
+  }
+}
+
+/**
+ * mergeDuplicates keeps, of staged prefixes equal in family, address and
+ * length, only the one with the highest value (the one given last), and
+ * returns how many remain.
+ */
+function mergeDuplicates(count: i32): i32 {
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const p = stagedAt(i);
+    if (i + 1 < count) {
+      const q = stagedAt(i + 1);
+      const sameKey =
+        load<u64>(p) == load<u64>(q) &&
+        load<u64>(p, 8) == load<u64>(q, 8) &&
+        load<u64>(p, 16) >> 32 == load<u64>(q, 16) >> 32;
+      if (sameKey) continue;
+    }
+    if (kept != i) copy(stagedAt(kept), p);
+    kept++;
+  }
+  return kept;
+}
+
+/** slotAt returns the six address bits that follow the first `depth` bits. */
+@inline
+function slotAt(hi: u64, lo: u64, depth: i32): i32 {
+  let bits = hi;
+  if (depth >= 64) bits = lo << (<u64>(depth - 64));
+  else if (depth > 0) bits = (hi << <u64>depth) | (lo >> <u64>(64 - depth));
+  return <i32>(bits >> 58);
+}
+
+@inline
+function bitsOf(p: usize): i32 {
+  return <i32>((load<u64>(p, 16) >> 32) & 0xff);
+}
+
+/**
+ * buildNode fills the node at `node` for the staged prefixes [s, e), which
+ * all lie inside the node's region and are sorted, given the value `def` of
+ * the longest prefix that covers the whole region. Prefixes that end within
+ * the next six bits set slot values; longer ones go to child nodes. Returns
+ * false when memory runs out.
+ */
+function buildNode(depth: i32, s: i32, e: i32, def: u32, node: usize, level: i32): bool {
+  const values = levels + <usize>level * LEVEL_SIZE;
+  const firsts = values + 256;
+  const lasts = values + 512;
+  for (let k: usize = 0; k < 64; k++) store<u32>(values + (k << 2), def);
+
+  // Sorted order puts every prefix after those that contain it, so writing
+  // slot values in order leaves the longest match in each slot.
+  let children: u64 = 0;
+  let i = s;
+  while (i < e) {
+    const p = stagedAt(i);
+    const bits = bitsOf(p);
+    if (bits <= depth) {
+      i++;
+      continue;
+    }
+    const slot = slotAt(load<u64>(p), load<u64>(p, 8), depth);
+    if (bits <= depth + 6) {
+      const value = <u32>load<u64>(p, 16);
+      const last = slot + (1 << (depth + 6 - bits));
+      for (let k = slot; k < last; k++) store<u32>(values + (<usize>k << 2), value);
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < e) {
+      const q = stagedAt(j);
+      if (slotAt(load<u64>(q), load<u64>(q, 8), depth) != slot) break;
+      j++;
+    }
+    children |= <u64>1 << <u64>slot;
+    store<i32>(firsts + (<usize>slot << 2), i);
+    store<i32>(lasts + (<usize>slot << 2), j);
+    i = j;
+  }
+
+  // Leaf runs: one leaf per change of value among the leaf slots.
+  let runs: u64 = 0;
+  let leafCount: usize = 0;
+  let previous: u32 = 0;
+  for (let k = 0; k < 64; k++) {
+    if ((children >> <u64>k) & 1) continue;
+    const value = load<u32>(values + (<usize>k << 2));
+    if (leafCount == 0 || value != previous) {
+      runs |= <u64>1 << <u64>k;
+      leafCount++;
+      previous = value;
+    }
+  }
+  const leafBytes = (leafCount * 4 + 7) & ~7;
+  const childCount = <usize>popcnt(children);
+  if (!reserve(leafBytes + childCount * NODE_SIZE)) return false;
+  const leaves = top;
+  const first = top + leafBytes;
+  top = first + childCount * NODE_SIZE;
+
+  let leaf = leaves;
+  for (let k = 0; k < 64; k++) {
+    if ((runs >> <u64>k) & 1) {
+      store<u32>(leaf, load<u32>(values + (<usize>k << 2)));
+      leaf += 4;
+    }
+  }
+  store<u64>(node, children);
+  store<u64>(node, runs, 8);
+  store<u32>(node, <u32>(first - image), 16);
+  store<u32>(node, <u32>(leaves - image), 20);
+
+  let child = first;
+  for (let k = 0; k < 64; k++) {
+    if (!((children >> <u64>k) & 1)) continue;
+    const slotValue = load<u32>(values + (<usize>k << 2));
+    const cs = load<i32>(firsts + (<usize>k << 2));
+    const ce = load<i32>(lasts + (<usize>k << 2));
+    if (!buildNode(depth + 6, cs, ce, slotValue, child, level + 1)) return false;
+    child += NODE_SIZE;
+  }
+  return true;
+}
+
+/** buildRoot builds one family's root at `node` from staged [s, e). */
+function buildRoot(s: i32, e: i32, node: usize): bool {
+  // A /0 sorts first; it is the value of every address without a longer match.
+  let def: u32 = 0;
+  if (s < e && bitsOf(stagedAt(s)) == 0) def = <u32>load<u64>(stagedAt(s), 16);
+  return buildNode(0, s, e, def, node, 0);
+}
+
+/**
+ * build sorts and merges the staged prefixes and writes the image after
+ * them, then attaches it. Returns OK, ERR_STATE when already built, or
+ * ERR_NO_MEMORY.
+ */
+export function build(): i32 {
+  if (image != 0 || levels == 0) return ERR_STATE;
+  const count = mergeDuplicates(sortStagedAll());
+
+  let split = 0;
+  while (split < count && load<u64>(stagedAt(split), 16) < FAMILY6) split++;
+
+  top = (top + 7) & ~7;
+  if (!reserve(IMAGE_HEADER + 2 * NODE_SIZE)) return ERR_NO_MEMORY;
+  image = top;
+  top += IMAGE_HEADER + 2 * NODE_SIZE;
+  const r4 = image + IMAGE_HEADER;
+  const r6 = r4 + NODE_SIZE;
+  if (!buildRoot(0, split, r4) || !buildRoot(split, count, r6)) {
+    image = 0;
+    return ERR_NO_MEMORY;
+  }
+
+  store<u32>(image, MAGIC);
+  store<u32>(image, VERSION, 4);
+  store<u32>(image, <u32>(top - image), 8);
+  store<u32>(image, <u32>(r4 - image), 12);
+  store<u32>(image, <u32>(r6 - image), 16);
+  store<u32>(image, <u32>count, 20);
+  return attach(image);
+}
+
+function sortStagedAll(): i32 {
+  const count = <i32>stagedCount;
+  let budget = 2;
+  for (let n = count; n > 1; n >>= 1) budget += 2;
+  sortStaged(0, count, budget);
+  return count;
+}
+
+/** imageSize returns the size of the attached image, 0 when there is none. */
+export function imageSize(): u32 {
+  return image == 0 ? 0 : load<u32>(image, 8);
+}
+
+/**
+ * attach makes the image at `at` the one lookups use, after checking its
+ * header against the memory that holds it. Returns OK or ERR_IMAGE.
+ */
+export function attach(at: usize): i32 {
+  const have = <usize>memory.size() * PAGE;
+  if (at < __heap_base || at + IMAGE_HEADER > have) return ERR_IMAGE;
+  const size = <usize>load<u32>(at, 8);
+  const r4 = <usize>load<u32>(at, 12);
+  const r6 = <usize>load<u32>(at, 16);
+  const valid =
+    load<u32>(at) == MAGIC &&
+    load<u32>(at, 4) == VERSION &&
+    at + size <= have &&
+    r4 + NODE_SIZE <= size &&
+    r6 + NODE_SIZE <= size;
+  if (!valid) return ERR_IMAGE;
+  image = at;
+  root4 = at + r4;
+  root6 = at + r6;
+  if (top < at + size) top = at + size;
+  return OK;
+}
+
+/**
+ * find returns the value of the longest prefix that holds the last parsed
+ * address (addrHi, addrLo) in `family` (4 or 6), or 0.
+ */
+@inline
+export function find(family: i32): u32 {
+  if (image == 0) return 0;
+  let node = family == 4 ? root4 : root6;
+  let hi = addrHi;
+  let lo = addrLo;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const bit: u64 = <u64>1 << (hi >> 58);
+    const children = load<u64>(node);
+    if (children & bit) {
+      node = image + <usize>load<u32>(node, 16) + <usize>popcnt(children & (bit - 1)) * NODE_SIZE;
+      hi = (hi << 6) | (lo >> 58);
+      lo <<= 6;
+      continue;
+    }
+    const rank = <usize>popcnt(load<u64>(node, 8) & ((bit << 1) - 1));
+    return load<u32>(image + <usize>load<u32>(node, 20) + ((rank - 1) << 2));
+  }
+  return 0;
+}

@@ -1,0 +1,141 @@
+/**
+ * IpSet and IpMap: rules compiled once into a trie in WebAssembly memory,
+ * then queried with one call per address.
+ */
+import { invalid } from './errors.js';
+import { SCRATCH, SCRATCH_SIZE } from './layout.js';
+import { compileRules, type Matcher } from './rules.js';
+import { writeAscii } from './wasm.js';
+
+function toList(where: string, items: unknown): unknown[] {
+  if (typeof items === 'string') {
+    throw invalid(
+      'ERR_INVALID_RULE',
+      `${where}: expected an iterable of rules, not a string; split it first`,
+    );
+  }
+  if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+    throw invalid('ERR_INVALID_RULE', `${where}: expected an iterable of rules`);
+  }
+  return [...(items as Iterable<unknown>)];
+}
+
+/**
+ * lookup returns the index + 1 of the winning rule for `addr`, or 0 when no
+ * rule matches or `addr` is not an address string.
+ */
+function lookup(matcher: Matcher, addr: unknown): number {
+  if (typeof addr !== 'string') return 0;
+  const length = addr.length;
+  if (length === 0 || length > SCRATCH_SIZE) return 0;
+  writeAscii(matcher.bytes, SCRATCH, addr);
+  const value = matcher.core.lookup(SCRATCH, length);
+  return value > 0 ? value : 0;
+}
+
+/**
+ * IpSet is an immutable set of IPv4 and IPv6 rules.
+ *
+ * A rule is an address (`192.0.2.1`, `2001:db8::1`), a prefix whose host bits
+ * are cleared rather than refused (`10.1.2.3/8`, `/08` allowed), an IPv4
+ * netmask or hostmask (`10.0.0.0/255.0.0.0`, `10.0.0.0/0.255.255.255`), or an
+ * inclusive range of one family (`10.0.0.5-10.0.0.9`). IPv4-mapped rules of
+ * length 96 or more (`::ffff:10.0.0.0/104`) are the IPv4 rules they spell;
+ * shorter IPv6 rules, `::/0` included, never match IPv4.
+ *
+ * Memory: one WebAssembly instance per set, 64 KiB at least, plus about 25
+ * bytes per prefix, reclaimed by the garbage collector with the set.
+ */
+export class IpSet {
+  readonly #matcher: Matcher;
+  readonly #rules: readonly string[];
+
+  private constructor(matcher: Matcher, rules: readonly string[]) {
+    this.#matcher = matcher;
+    this.#rules = rules;
+  }
+
+  /**
+   * from compiles `rules`. An empty iterable gives a set that holds nothing.
+   * Throws a TypeError with code `ERR_INVALID_RULE` that quotes the first bad
+   * rule and says what is wrong with it, e.g.
+   * `IpSet.from("10.0.0.0/33"): prefix length 33 exceeds 32`.
+   */
+  static from(rules: Iterable<string>): IpSet {
+    const list = toList('IpSet.from', rules);
+    const matcher = compileRules('IpSet.from', list);
+    return new IpSet(matcher, Object.freeze(list as string[]));
+  }
+
+  /** size is the number of rules the set was built from. */
+  get size(): number {
+    return this.#rules.length;
+  }
+
+  /** rules returns the rules as given, in order. */
+  get rules(): readonly string[] {
+    return this.#rules;
+  }
+
+  /**
+   * has reports whether `addr` is an address inside one of the rules. It
+   * never throws: anything that is not a strict address string is not in
+   * the set. An IPv4-mapped address is looked up as IPv4; a zone is ignored.
+   */
+  has(addr: unknown): boolean {
+    return lookup(this.#matcher, addr) !== 0;
+  }
+
+  /**
+   * match returns the rule with the longest prefix that holds `addr` (the
+   * later one when two rules name the same prefix), or undefined.
+   */
+  match(addr: unknown): string | undefined {
+    const value = lookup(this.#matcher, addr);
+    return value === 0 ? undefined : this.#rules[value - 1];
+  }
+}
+
+/**
+ * IpMap maps rules to values; `get` returns the value of the longest matching
+ * prefix, as a router picks a route. When two entries name the same prefix
+ * the later one wins, as in a Map. Rules are as for IpSet.
+ */
+export class IpMap<V> {
+  readonly #matcher: Matcher;
+  readonly #values: readonly V[];
+
+  private constructor(matcher: Matcher, values: readonly V[]) {
+    this.#matcher = matcher;
+    this.#values = values;
+  }
+
+  /**
+   * from compiles `entries` of `[rule, value]`. Throws as `IpSet.from` does,
+   * naming `IpMap.from`.
+   */
+  static from<V>(entries: Iterable<readonly [string, V]>): IpMap<V> {
+    const list = toList('IpMap.from', entries);
+    const rules: unknown[] = [];
+    const values: V[] = [];
+    for (const entry of list) {
+      if (!Array.isArray(entry)) {
+        throw invalid('ERR_INVALID_RULE', 'IpMap.from: each entry must be a [rule, value] pair');
+      }
+      rules.push(entry[0]);
+      values.push(entry[1] as V);
+    }
+    return new IpMap(compileRules('IpMap.from', rules), values);
+  }
+
+  /** size is the number of entries the map was built from. */
+  get size(): number {
+    return this.#values.length;
+  }
+
+  /** get returns the value for `addr`, or undefined; it never throws. */
+  get(addr: unknown): V | undefined {
+    const value = lookup(this.#matcher, addr);
+    return value === 0 ? undefined : this.#values[value - 1];
+  }
+}
