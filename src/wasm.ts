@@ -5,7 +5,7 @@
  * with the set.
  */
 import { readFileSync } from 'node:fs';
-import loader from '@assemblyscript/loader';
+import { instantiateSync } from '@assemblyscript/loader';
 
 /** WASM_URL locates the compiled core shipped with the package. */
 export const WASM_URL = new URL('../build/ipgate.wasm', import.meta.url);
@@ -48,7 +48,7 @@ export function coreModule(): WebAssembly.Module {
  * raw exports are used so that calls pay no wrapper.
  */
 export function instantiate(): CoreExports {
-  const { instance } = loader.instantiateSync(coreModule(), {});
+  const { instance } = instantiateSync(coreModule(), {});
   return instance.exports as unknown as CoreExports;
 }
 
