@@ -1,0 +1,152 @@
+// Shared pieces of the benchmarks: the machine line, timing with tinybench,
+// memory deltas, markdown tables and the JSON results in bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Bench } from 'tinybench';
+
+/** RESULTS_DIR is where each benchmark writes its machine-readable results. */
+export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+/** Machine describes where a benchmark ran. */
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  v8: string;
+  platform: string;
+  date: string;
+}
+
+/** machine reports the CPU, core count, memory and runtime of this process. */
+export function machine(): Machine {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    v8: process.versions.v8,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date().toISOString(),
+  };
+}
+
+/** machineLine writes the machine as one line for a report's heading. */
+export function machineLine(m: Machine): string {
+  const runtime = `Node ${m.node} (V8 ${m.v8}), ${m.platform}`;
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${runtime}`;
+}
+
+type Gc = () => void;
+
+/**
+ * collect runs a full garbage collection. Without --expose-gc it turns the
+ * flag on at run time, which V8 allows before the first call.
+ */
+export const collect: Gc = (() => {
+  const exposed = (globalThis as { gc?: Gc }).gc;
+  if (exposed) return exposed;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as Gc;
+})();
+
+/** Footprint is what a process holds, in bytes, after a full collection. */
+export interface Footprint {
+  heap: number;
+  external: number;
+  rss: number;
+}
+
+/** footprint collects garbage twice and reads the process's memory. */
+export function footprint(): Footprint {
+  collect();
+  collect();
+  const usage = process.memoryUsage();
+  return { heap: usage.heapUsed, external: usage.external, rss: usage.rss };
+}
+
+/** Timing is one timed task: how long one call takes and how sure we are. */
+export interface Timing {
+  /** Median time of one call of the task, in nanoseconds. */
+  medianNs: number;
+  meanNs: number;
+  /** Relative margin of error of the mean, in percent (95%). */
+  rmePercent: number;
+  samples: number;
+}
+
+/** TimeOptions bounds a timed task. */
+export interface TimeOptions {
+  /** Time budget in milliseconds (tinybench keeps going until both are met). */
+  time?: number;
+  iterations?: number;
+  warmupIterations?: number;
+}
+
+/**
+ * time runs fn under tinybench and returns its timing. The function should
+ * do many operations per call when one is shorter than the timer's overhead;
+ * the caller divides by that number.
+ */
+export async function time(name: string, fn: () => unknown, options: TimeOptions = {}) {
+  const bench = new Bench({
+    time: options.time ?? 500,
+    iterations: options.iterations ?? 20,
+    warmupIterations: options.warmupIterations ?? 10,
+    throws: true,
+  });
+  bench.add(name, fn);
+  await bench.run();
+
+  const result = bench.tasks[0]!.result;
+  if (!result || !('latency' in result)) throw new Error(`${name}: no result`);
+  const latency = result.latency;
+  return {
+    medianNs: latency.p50 * 1e6,
+    meanNs: latency.mean * 1e6,
+    rmePercent: latency.rme,
+    samples: latency.samplesCount,
+  } satisfies Timing;
+}
+
+/** table writes rows as a markdown table; numbers are printed as given. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/** fixed writes a number with a precision that suits its size. */
+export function fixed(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (n >= 100) return Math.round(n).toLocaleString('en-US');
+  if (n >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+/** ratio writes how many times slower `other` is than `base` ("12.3x"). */
+export function ratio(other: number, base: number): string {
+  return `${fixed(other / base)}x`;
+}
+
+/** writeResults saves a benchmark's results as bench/results/NAME.json. */
+export function writeResults(name: string, results: object): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}${name}.json`;
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
+}
+
+/** isMain reports whether the module at url is the script node was started with. */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && url === pathToFileURL(process.argv[1]).href;
+}
+
+/** print writes report text to stdout (benchmarks are the one place that prints). */
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
