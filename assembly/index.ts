@@ -5,7 +5,8 @@
 // Building a set:        reset(), addRule(p, n, value) per rule, build()
 // Moving it elsewhere:   copy imageSize() bytes from imageOffset() into
 //                        another instance at heapBase(), then attach(offset)
-// Querying:              lookup(p, n), parse(p, n), walk(...)
+// Querying:              lookup(p, n), parse(p, n), walk(...); input longer
+//                        than SCRATCH_SIZE goes at spare(n)
 
 import { parseAddress, parseClientAddress, addrHi, addrLo } from './address';
 import { RESULT_FAMILY, RESULT_HI, RESULT_LO } from './layout';
@@ -41,6 +42,17 @@ export {
 } from './status';
 export { MAGIC, VERSION } from './trie';
 export { attach, build } from './trie';
+export {
+  FORWARDED,
+  REASON_ALL_TRUSTED,
+  REASON_FORWARDED,
+  REASON_MALFORMED,
+  REASON_NO_PEER,
+  REASON_PEER,
+  REASON_TOO_MANY_HOPS,
+  TRUST_ALL,
+  walk,
+} from './forwarded';
 
 /** reset starts a new set: no rules, no image. Returns OK or ERR_NO_MEMORY. */
 export function reset(): i32 {

@@ -20,6 +20,14 @@ function toList(where: string, items: unknown): unknown[] {
   return [...(items as Iterable<unknown>)];
 }
 
+// The matcher behind each set, for ProxyTrust to walk with; not public.
+const matchers = new WeakMap<IpSet, Matcher>();
+
+/** matcherOf returns the compiled matcher of `set`. */
+export function matcherOf(set: IpSet): Matcher {
+  return matchers.get(set)!;
+}
+
 /**
  * lookup returns the index + 1 of the winning rule for `addr`, or 0 when no
  * rule matches or `addr` is not an address string.
@@ -53,6 +61,7 @@ export class IpSet {
   private constructor(matcher: Matcher, rules: readonly string[]) {
     this.#matcher = matcher;
     this.#rules = rules;
+    matchers.set(this, matcher);
   }
 
   /**

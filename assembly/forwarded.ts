@@ -1,0 +1,245 @@
+// Walking a forwarding header from the nearest hop outwards. Every entry left
+// of the nearest proxy's own can be written by the client, so the walk starts
+// at the socket's peer, steps left only past trusted proxies, and stops at the
+// first hop it cannot trust. A malformed hop that the walk reaches ends it
+// with no client address: guessing past it would let a client pick its own.
+
+import { addrHi, addrLo, parseAddress, parseClientAddress, parseIPv4 } from './address';
+import { RESULT_END, RESULT_FAMILY, RESULT_HI, RESULT_HOP, RESULT_LO, RESULT_START } from './layout';
+import { find } from './trie';
+
+/** Flags for `walk`. */
+export const TRUST_ALL: i32 = 1;
+export const FORWARDED: i32 = 2;
+
+/** Reasons `walk` returns; src/proxy-trust.ts names them. */
+export const REASON_PEER: i32 = 1;
+export const REASON_FORWARDED: i32 = 2;
+export const REASON_ALL_TRUSTED: i32 = 3;
+export const REASON_NO_PEER: i32 = 4;
+export const REASON_MALFORMED: i32 = 5;
+export const REASON_TOO_MANY_HOPS: i32 = 6;
+
+// The hop found by the last parse: its family and address text.
+let hopFamily: i32 = 0;
+let hopStart: usize = 0;
+let hopEnd: usize = 0;
+
+@inline
+function isSpace(c: u32): bool {
+  return c == 0x20 || c == 0x09;
+}
+
+/**
+ * parsePort accepts 1 to 5 digits up to 65535 in [p, end) (RFC 3986 section
+ * 3.2.3 allows more digits; no real port needs them).
+ */
+function parsePort(p: usize, end: usize): bool {
+  if (p == end || end - p > 5) return false;
+  let n: u32 = 0;
+  for (; p < end; p++) {
+    const d = <u32>load<u8>(p) - 0x30;
+    if (d > 9) return false;
+    n = n * 10 + d;
+  }
+  return n <= 65535;
+}
+
+/**
+ * parseNode reads a hop's address from [p, end): "address", "ipv4:port",
+ * "[ipv6]" or "[ipv6]:port". `bareIPv6` allows an IPv6 address without
+ * brackets (X-Forwarded-For); `decorated` allows brackets and ports at all
+ * (false for an unquoted RFC 7239 value, where ":" and "[" are not token
+ * characters). Sets hopFamily, hopStart and hopEnd; false when the text is
+ * none of these.
+ */
+function parseNode(p: usize, end: usize, bareIPv6: bool, decorated: bool): bool {
+  if (p == end) return false;
+
+  // Brackets hold an IPv6 address, optionally followed by a port.
+  if (load<u8>(p) == 0x5b) {
+    if (!decorated) return false;
+    let close = p + 1;
+    while (close < end && load<u8>(close) != 0x5d) close++;
+    if (close == end) return false;
+    if (close + 1 != end) {
+      if (load<u8>(close + 1) != 0x3a) return false;
+      if (!parsePort(close + 2, end)) return false;
+    }
+    if (parseAddress(p + 1, close) != 6) return false;
+    return found(p + 1, close);
+  }
+
+  // Without brackets: IPv4 with an optional port, or a bare IPv6 address.
+  let colons = 0;
+  let colon = end;
+  for (let q = p; q < end; q++) {
+    if (load<u8>(q) == 0x3a) {
+      colons++;
+      colon = q;
+    }
+  }
+  if (colons == 1) {
+    if (!decorated || !parsePort(colon + 1, end)) return false;
+    if (parseIPv4(p, colon) < 0) return false;
+    return found(p, colon);
+  }
+  if (colons > 1 && !bareIPv6) return false;
+  return found(p, end);
+}
+
+/** found parses the address in [p, end) for the walk and records it. */
+function found(p: usize, end: usize): bool {
+  hopFamily = parseClientAddress(p, end);
+  hopStart = p;
+  hopEnd = end;
+  return hopFamily != 0;
+}
+
+/**
+ * parseForwardedElement finds the `for` parameter of one RFC 7239 element in
+ * [p, end) and parses its node. Pairs are `token=value` separated by ";",
+ * values tokens or quoted strings; an element without exactly one `for`, or
+ * whose `for` is `unknown` or an obfuscated identifier, is malformed.
+ */
+function parseForwardedElement(p: usize, end: usize): bool {
+  let valueStart: usize = 0;
+  let valueEnd: usize = 0;
+  let quoted = false;
+  let seen = false;
+
+  while (p < end) {
+    // One pair: trim, then "name=value".
+    while (p < end && isSpace(load<u8>(p))) p++;
+    if (p == end) break;
+    if (load<u8>(p) == 0x3b) {
+      p++;
+      continue;
+    }
+    const nameStart = p;
+    while (p < end && load<u8>(p) != 0x3d && load<u8>(p) != 0x3b) p++;
+    if (p == end || load<u8>(p) != 0x3d || p == nameStart) return false;
+    const isFor =
+      p - nameStart == 3 &&
+      (load<u8>(nameStart) | 0x20) == 0x66 &&
+      (load<u8>(nameStart + 1) | 0x20) == 0x6f &&
+      (load<u8>(nameStart + 2) | 0x20) == 0x72;
+    p++;
+
+    let start = p;
+    let stop = p;
+    let isQuoted = false;
+    if (p < end && load<u8>(p) == 0x22) {
+      // RFC 7230 section 3.2.6: a quoted string; a backslash escape can never
+      // be part of an address, so one makes the element malformed.
+      start = p + 1;
+      p = start;
+      while (p < end && load<u8>(p) != 0x22) {
+        if (load<u8>(p) == 0x5c) return false;
+        p++;
+      }
+      if (p == end) return false;
+      stop = p;
+      p++;
+      isQuoted = true;
+    } else {
+      while (p < end && load<u8>(p) != 0x3b && !isSpace(load<u8>(p))) p++;
+      stop = p;
+    }
+    while (p < end && isSpace(load<u8>(p))) p++;
+    if (p < end && load<u8>(p) != 0x3b) return false;
+
+    if (isFor) {
+      if (seen) return false;
+      seen = true;
+      valueStart = start;
+      valueEnd = stop;
+      quoted = isQuoted;
+    }
+  }
+  if (!seen) return false;
+  return parseNode(valueStart, valueEnd, false, quoted);
+}
+
+// The entry found by the last previousEntry, trimmed.
+let entryStart: usize = 0;
+let entryEnd: usize = 0;
+
+/**
+ * previousEntry finds the entry that ends before `end` in [base, end): the
+ * text after the last separating comma, trimmed. For RFC 7239 a comma inside
+ * a quoted string does not separate, so quotes are matched from the right,
+ * which keeps a malformed element from spoiling those to its right. Sets
+ * entryStart and entryEnd and returns the offset of the separating comma
+ * (or base - 1 when none is left).
+ */
+function previousEntry(base: usize, end: usize, quotes: bool): isize {
+  let q = <isize>end - 1;
+  let inQuote = false;
+  while (q >= <isize>base) {
+    const c = load<u8>(<usize>q);
+    if (quotes && c == 0x22) inQuote = !inQuote;
+    else if (c == 0x2c && !inQuote) break;
+    q--;
+  }
+  let s = <usize>(q + 1);
+  let e = end;
+  while (s < e && isSpace(load<u8>(s))) s++;
+  while (e > s && isSpace(load<u8>(e - 1))) e--;
+  entryStart = s;
+  entryEnd = e;
+  return q;
+}
+
+function report(family: i32, start: usize, end: usize, hop: i32): void {
+  store<u64>(RESULT_HI, addrHi);
+  store<u64>(RESULT_LO, addrLo);
+  store<u32>(RESULT_FAMILY, family);
+  store<u32>(RESULT_START, <u32>start);
+  store<u32>(RESULT_END, <u32>end);
+  store<u32>(RESULT_HOP, hop);
+}
+
+/**
+ * walk finds the client address for a request whose socket peer is the text
+ * at [peer, peer + peerLength) and whose forwarding header (all lines joined
+ * with commas) is at [header, header + headerLength). `flags` holds TRUST_ALL
+ * and FORWARDED (RFC 7239 syntax instead of X-Forwarded-For); trusted proxies
+ * are the attached set. At most `maxHops` header entries are examined.
+ * Returns a REASON_* code; for PEER, FORWARDED and ALL_TRUSTED the chosen
+ * address is in RESULT (start and end are offsets into memory).
+ */
+export function walk(
+  peer: usize,
+  peerLength: usize,
+  header: usize,
+  headerLength: usize,
+  flags: i32,
+  maxHops: i32,
+): i32 {
+  const trustAll = (flags & TRUST_ALL) != 0;
+  const forwarded = (flags & FORWARDED) != 0;
+
+  const peerFamily = parseClientAddress(peer, peer + peerLength);
+  if (peerFamily == 0) return REASON_NO_PEER;
+  report(peerFamily, peer, peer + peerLength, 0);
+  if (!trustAll && find(peerFamily) == 0) return REASON_PEER;
+
+  let end = header + headerLength;
+  let hop = 0;
+  while (<isize>end > <isize>header) {
+    const comma = previousEntry(header, end, forwarded);
+    end = comma < <isize>header ? header : <usize>comma;
+    if (entryStart == entryEnd) continue;
+
+    hop++;
+    if (hop > maxHops) return REASON_TOO_MANY_HOPS;
+    const ok = forwarded
+      ? parseForwardedElement(entryStart, entryEnd)
+      : parseNode(entryStart, entryEnd, true, true);
+    if (!ok) return REASON_MALFORMED;
+    report(hopFamily, hopStart, hopEnd, hop);
+    if (!trustAll && find(hopFamily) == 0) return REASON_FORWARDED;
+  }
+  return hop == 0 ? REASON_PEER : REASON_ALL_TRUSTED;
+}

@@ -1,0 +1,228 @@
+/**
+ * ProxyTrust: which address a request really came from, when it came through
+ * proxies that record the hops in X-Forwarded-For or Forwarded (RFC 7239).
+ */
+import { formatAddress } from './address.js';
+import { invalid, quote } from './errors.js';
+import { IpSet, matcherOf } from './ipset.js';
+import { RESULT_FAMILY, RESULT_HOP, RESULT_START, SCRATCH, SCRATCH_SIZE } from './layout.js';
+import type { Matcher } from './rules.js';
+import { instantiate, writeAscii } from './wasm.js';
+
+/** Options for ProxyTrust. */
+export interface ProxyTrustOptions {
+  /** Rules for the proxies you run, or an IpSet of them. Default: none. */
+  trusted?: Iterable<string> | IpSet;
+  /**
+   * Trust every hop, so the leftmost entry is the client. Anyone can then
+   * choose their address unless the nearest proxy overwrites the header
+   * instead of appending to it. Default: false.
+   */
+  all?: boolean;
+  /** The header to read: `'x-forwarded-for'` (default) or `'forwarded'`. */
+  header?: 'x-forwarded-for' | 'forwarded';
+  /** How many header entries a walk may examine, the peer not counted. Default: 32. */
+  maxHops?: number;
+}
+
+/** How `resolve` found its answer. */
+export type ResolveReason =
+  | 'peer'
+  | 'forwarded'
+  | 'all-trusted'
+  | 'no-peer'
+  | 'malformed-hop'
+  | 'too-many-hops';
+
+/** The answer of `resolve`. */
+export interface Resolution {
+  /** The client's address as canonical text, or null. */
+  clientIp: string | null;
+  /** 0 for the socket peer, k for the k-th header entry from the right; null with no address. */
+  hop: number | null;
+  /** Why this address, or why none. */
+  reason: ResolveReason;
+}
+
+/** Node's `req.headers`: lower-case names, a string or an array of lines. */
+export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
+
+/** DEFAULT_MAX_HOPS is how many header entries a walk examines by default. */
+export const DEFAULT_MAX_HOPS = 32;
+
+const TRUST_ALL = 1;
+const FORWARDED = 2;
+const REASONS: readonly ResolveReason[] = [
+  'no-peer',
+  'peer',
+  'forwarded',
+  'all-trusted',
+  'no-peer',
+  'malformed-hop',
+  'too-many-hops',
+];
+const OPTION_NAMES = new Set(['trusted', 'all', 'header', 'maxHops']);
+const WHERE = 'new ProxyTrust';
+
+function checkOptions(options: ProxyTrustOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('ERR_INVALID_OPTION', `${WHERE}: options must be an object`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      throw invalid('ERR_INVALID_OPTION', `${WHERE}: unknown option ${quote(name)}`);
+    }
+  }
+  const { all, header, maxHops } = options;
+  if (all !== undefined && typeof all !== 'boolean') {
+    throw invalid('ERR_INVALID_OPTION', `${WHERE}: all must be a boolean, not ${quote(all)}`);
+  }
+  if (header !== undefined && header !== 'x-forwarded-for' && header !== 'forwarded') {
+    throw invalid(
+      'ERR_INVALID_OPTION',
+      `${WHERE}: header must be "x-forwarded-for" or "forwarded", not ${quote(header)}`,
+    );
+  }
+  if (maxHops !== undefined && !(Number.isInteger(maxHops) && maxHops >= 1 && maxHops < 2 ** 31)) {
+    throw invalid(
+      'ERR_INVALID_OPTION',
+      `${WHERE}: maxHops must be a positive integer, not ${quote(maxHops)}`,
+      RangeError,
+    );
+  }
+}
+
+function headerText(value: string | string[] | undefined): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.join(',');
+  return '';
+}
+
+/**
+ * ProxyTrust finds the client address of a request. With no trusted proxies
+ * and not `all`, the client is the socket peer and headers are ignored.
+ * Otherwise the walk starts at the peer and moves left through the header
+ * while the current hop is a trusted proxy; the first untrusted hop is the
+ * client, and when every hop is trusted the leftmost one is. A malformed
+ * entry the walk reaches, or more than `maxHops` entries, gives no address.
+ *
+ * The whole walk is one call into WebAssembly; only the chosen address is
+ * turned into a string.
+ */
+export class ProxyTrust {
+  readonly #matcher: Matcher;
+  #words: Uint32Array;
+  readonly #flags: number;
+  readonly #maxHops: number;
+  readonly #header: string;
+  readonly #configured: boolean;
+
+  /**
+   * Throws a TypeError or RangeError with code `ERR_INVALID_OPTION` for a bad
+   * option, or `ERR_INVALID_RULE` (from IpSet.from) for a bad trusted rule.
+   */
+  constructor(options: ProxyTrustOptions = {}) {
+    checkOptions(options);
+    const all = options.all === true;
+    const trusted = options.trusted;
+    const set = trusted instanceof IpSet || trusted === undefined ? trusted : IpSet.from(trusted);
+
+    this.#matcher =
+      set === undefined ? { core: instantiate(), bytes: new Uint8Array() } : matcherOf(set);
+    if (set === undefined) this.#matcher.bytes = new Uint8Array(this.#matcher.core.memory.buffer);
+    this.#words = new Uint32Array(this.#matcher.core.memory.buffer, 0, 16);
+    this.#flags = (all ? TRUST_ALL : 0) | (options.header === 'forwarded' ? FORWARDED : 0);
+    this.#maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
+    this.#header = options.header ?? 'x-forwarded-for';
+    this.#configured = all || (set !== undefined && set.size > 0);
+  }
+
+  /** isConfigured reports whether any proxy is trusted, so headers are read at all. */
+  get isConfigured(): boolean {
+    return this.#configured;
+  }
+
+  /**
+   * isTrusted reports whether `addr` is a trusted proxy's address: any
+   * address when `all` is set. Never throws.
+   */
+  isTrusted(addr: unknown): boolean {
+    if (typeof addr !== 'string' || addr.length === 0 || addr.length > SCRATCH_SIZE) return false;
+    const { core, bytes } = this.#matcher;
+    writeAscii(bytes, SCRATCH, addr);
+    const value = core.lookup(SCRATCH, addr.length);
+    return (this.#flags & TRUST_ALL) !== 0 ? value >= 0 : value > 0;
+  }
+
+  /** clientIp returns the client's address as canonical text, or null. Never throws. */
+  clientIp(remoteAddress: string | undefined, headers: HeaderBag): string | null {
+    return this.resolve(remoteAddress, headers).clientIp;
+  }
+
+  /**
+   * resolve returns the client's address with the hop it came from and the
+   * reason. Never throws, whatever the peer and headers hold.
+   */
+  resolve(remoteAddress: string | undefined, headers: HeaderBag): Resolution {
+    const peer = typeof remoteAddress === 'string' ? remoteAddress : '';
+    const header = this.#configured ? headerText(headers?.[this.#header]) : '';
+    const flags = this.#configured ? this.#flags : 0;
+
+    // Peer and header go side by side in SCRATCH, or past the heap if longer.
+    let matcher = this.#matcher;
+    const length = peer.length + header.length;
+    let at = SCRATCH;
+    if (length > SCRATCH_SIZE) {
+      at = matcher.core.spare(length);
+      if (at === 0) return { clientIp: null, hop: null, reason: 'too-many-hops' };
+      if (matcher.bytes.buffer !== matcher.core.memory.buffer) {
+        matcher = this.#renew();
+      }
+    }
+    writeAscii(matcher.bytes, at, peer);
+    writeAscii(matcher.bytes, at + peer.length, header);
+    const code = matcher.core.walk(
+      at,
+      peer.length,
+      at + peer.length,
+      header.length,
+      flags,
+      this.#maxHops,
+    );
+
+    const reason = REASONS[code] ?? 'no-peer';
+    if (reason !== 'peer' && reason !== 'forwarded' && reason !== 'all-trusted') {
+      return { clientIp: null, hop: null, reason };
+    }
+    const clientIp = this.#text(peer, header, at);
+    return { clientIp, hop: this.#words[RESULT_HOP >> 2]!, reason };
+  }
+
+  /**
+   * text returns the chosen address. A plain IPv4 hop is already canonical
+   * (the parser takes no other spelling), so it is sliced; anything else is
+   * formatted from the parsed bytes.
+   */
+  #text(peer: string, header: string, at: number): string {
+    const words = this.#words;
+    const family = words[RESULT_FAMILY >> 2]!;
+    const start = words[RESULT_START >> 2]! - at;
+    const end = words[(RESULT_START >> 2) + 1]! - at;
+    if (family === 4) {
+      const text =
+        start < peer.length
+          ? peer.slice(start, end)
+          : header.slice(start - peer.length, end - peer.length);
+      if (!text.includes(':')) return text;
+    }
+    return formatAddress(family, words);
+  }
+
+  /** renew replaces the views of memory after it grew. */
+  #renew(): Matcher {
+    const buffer = this.#matcher.core.memory.buffer;
+    this.#matcher.bytes = new Uint8Array(buffer);
+    this.#words = new Uint32Array(buffer, 0, 16);
+    return this.#matcher;
+  }
+}
