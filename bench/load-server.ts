@@ -1,0 +1,42 @@
+// The server that bench/load.ts puts under load, in a process of its own so
+// that the load generator does not share its event loop. Started with
+// `plain` or `gated`; it waits for its configuration over IPC, listens on a
+// free loopback port and reports the port back.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { guard } from '../src/adapters/node.js';
+import { createGate } from '../src/gate.js';
+
+/** Setup is what the parent sends: the allowlist and the trusted proxies. */
+export interface Setup {
+  allow: string[];
+  trustedProxies: string[];
+}
+
+const mode = process.argv[2];
+if (mode !== 'plain' && mode !== 'gated') throw new Error(`load-server: mode ${mode}`);
+
+function handler(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end('ok\n');
+}
+
+process.once('message', (setup: Setup) => {
+  const listener =
+    mode === 'plain'
+      ? handler
+      : guard(
+          createGate({
+            allow: setup.allow,
+            behindProxy: true,
+            trustedProxies: setup.trustedProxies,
+          }),
+          handler,
+        );
+  const server = createServer(listener);
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
+  });
+  // The parent closes the IPC channel when it is done (or gone); leave with it.
+  process.once('disconnect', () => process.exit(0));
+});

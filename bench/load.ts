@@ -1,0 +1,170 @@
+// Throughput of a minimal node:http server with and without `guard`, under
+// autocannon on loopback. Each server runs in a child process; rounds
+// alternate (plain, gated, gated, plain, ...) so that drift on a shared
+// machine falls on both alike.
+//
+//   node --import tsx bench/load.ts [--seconds 5] [--rounds 6]
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { TRUSTED } from './chains.js';
+import { drawRules, makeQueries } from './data.js';
+import type { Setup } from './load-server.js';
+import { versionOf } from './peers.js';
+import { fixed, isMain, machine, machineLine, print, table, writeResults } from './report.js';
+
+const SERVER = fileURLToPath(new URL('./load-server.ts', import.meta.url));
+const CONNECTIONS = 16;
+const WARMUP_SECONDS = 2;
+
+type Mode = 'plain' | 'gated';
+
+interface Server {
+  mode: Mode;
+  child: ChildProcess;
+  url: string;
+}
+
+/** start forks a server and waits for its port. */
+async function start(mode: Mode, setup: Setup): Promise<Server> {
+  const child = fork(SERVER, [mode], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  child.send(setup);
+  const [message] = (await once(child, 'message')) as [{ port: number }];
+  return { mode, child, url: `http://127.0.0.1:${message.port}/dashboard` };
+}
+
+/** status sends one request and returns the response's status code. */
+async function status(url: string, headers: Record<string, string>): Promise<number> {
+  const req = request(url, { headers });
+  req.end();
+  const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+  res.resume();
+  return res.statusCode ?? 0;
+}
+
+/** load runs autocannon against one server and returns requests per second. */
+async function load(server: Server, seconds: number, headers: Record<string, string>) {
+  const result = await autocannon({
+    url: server.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers,
+  });
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
+    const { errors, timeouts, non2xx } = result;
+    throw new Error(`${server.mode}: ${errors} errors, ${timeouts} timeouts, ${non2xx} non-2xx`);
+  }
+  return result.requests.average;
+}
+
+function option(args: string[], name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+}
+
+/** main runs the rounds, prints the report and writes bench/results/load.json. */
+export async function main(args: string[]): Promise<void> {
+  const seconds = option(args, '--seconds', 5);
+  const rounds = option(args, '--rounds', 6);
+  const m = machine();
+
+  // The gate sees three hops behind the load generator's loopback address,
+  // with a client in its 1,000-rule allowlist; the plain server gets the
+  // same headers and ignores them.
+  const list = drawRules(1_000);
+  const queries = makeQueries(list, 20);
+  const client = queries.addrs.find((_addr, i) => queries.expected[i] && !queries.mapped[i])!;
+  const headers = { 'x-forwarded-for': `${client}, 172.16.4.5, fd00::17` };
+  const setup: Setup = { allow: list.rules, trustedProxies: [...TRUSTED, '127.0.0.1/32'] };
+
+  const servers = { plain: await start('plain', setup), gated: await start('gated', setup) };
+  try {
+    // The gate must be doing its work: the client passes, the bare peer does not.
+    const gatedUrl = servers.gated.url;
+    if ((await status(gatedUrl, headers)) !== 200) throw new Error('gated: client refused');
+    if ((await status(gatedUrl, {})) !== 403) throw new Error('gated: bare loopback peer let in');
+
+    await load(servers.plain, WARMUP_SECONDS, headers);
+    await load(servers.gated, WARMUP_SECONDS, headers);
+
+    const samples: { round: number; mode: Mode; requestsPerSecond: number }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // ABBA order: plain first in rounds 0, 3, 4, 7, ...
+      const order: Mode[] = [0, 3].includes(round % 4) ? ['plain', 'gated'] : ['gated', 'plain'];
+      for (const mode of order) {
+        const requestsPerSecond = await load(servers[mode], seconds, headers);
+        samples.push({ round, mode, requestsPerSecond });
+        process.stderr.write(`load round ${round} ${mode}: ${fixed(requestsPerSecond)} req/s\n`);
+      }
+    }
+
+    const mean = (mode: Mode) => {
+      const values = samples.filter((s) => s.mode === mode).map((s) => s.requestsPerSecond);
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    };
+    const plain = mean('plain');
+    const gated = mean('gated');
+    const costPercent = ((plain - gated) / plain) * 100;
+    const roundCosts = Array.from({ length: rounds }, (_, round) => {
+      const at = (mode: Mode) => samples.find((s) => s.round === round && s.mode === mode)!;
+      return (
+        ((at('plain').requestsPerSecond - at('gated').requestsPerSecond) /
+          at('plain').requestsPerSecond) *
+        100
+      );
+    });
+
+    const out = ['## Load (`bench/load.ts`)', '', `Machine: ${machineLine(m)}`, ''];
+    out.push(
+      `autocannon ${versionOf('autocannon')}, ${CONNECTIONS} connections, loopback, ` +
+        `${rounds} rounds of ${seconds} s per server after a ${WARMUP_SECONDS} s warm-up, ` +
+        'alternating (ABBA). Each server is a child process answering `ok`; the gated one ' +
+        'wraps the same handler in `guard(gate, handler)` with a 1,000-rule allowlist and ' +
+        'three X-Forwarded-For hops to walk.',
+      '',
+      table(
+        ['server', 'requests/s (mean of rounds)', 'cost'],
+        [
+          ['node:http', fixed(plain), '-'],
+          ['node:http + guard', fixed(gated), `${fixed(costPercent)}%`],
+        ],
+      ),
+      '',
+      `Cost per round: ${roundCosts.map((c) => `${fixed(c)}%`).join(', ')}.`,
+      '',
+      '### Target (issue 4)',
+      '',
+      table(
+        ['target', 'measured', 'met'],
+        [
+          [
+            'gate costs <= 3% of throughput',
+            `${fixed(costPercent)}%`,
+            costPercent <= 3 ? 'yes' : 'NO',
+          ],
+        ],
+      ),
+    );
+    print(out.join('\n'));
+
+    const file = writeResults('load', {
+      machine: m,
+      connections: CONNECTIONS,
+      seconds,
+      rounds,
+      samples,
+      plainRequestsPerSecond: plain,
+      gatedRequestsPerSecond: gated,
+      costPercent,
+      roundCostsPercent: roundCosts,
+    });
+    print(`\nResults: ${file}`);
+  } finally {
+    servers.plain.child.disconnect();
+    servers.gated.child.disconnect();
+  }
+}
+
+if (isMain(import.meta.url)) await main(process.argv.slice(2));
