@@ -1,0 +1,64 @@
+// Runs the benchmarks, each in a fresh Node process (so one's heap and JIT
+// state cannot colour the next, and with --expose-gc for the memory
+// figures), prints their markdown reports and saves each report beside its
+// JSON in bench/results/.
+//
+//   npm run bench                     every benchmark
+//   npm run bench -- match            one, by name
+//   npm run bench -- match --sizes 4,64
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RESULTS_DIR } from './report.js';
+
+/** BENCHMARKS maps each name to its file, in the order a full run takes them. */
+const BENCHMARKS: Record<string, string> = {
+  match: 'match.bench.ts',
+  'client-ip': 'client-ip.bench.ts',
+  gate: 'gate.bench.ts',
+  load: 'load.ts',
+};
+
+/** runOne runs one benchmark file with the given arguments and returns its report. */
+function runOne(file: string, args: string[]): Promise<string> {
+  const path = fileURLToPath(new URL(file, import.meta.url));
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let report = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    report += chunk;
+    process.stdout.write(chunk);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(report);
+      else reject(new Error(`${file} exited with code ${code}`));
+    });
+  });
+}
+
+async function main(args: string[]): Promise<void> {
+  const name = args[0] && !args[0].startsWith('--') ? args[0] : undefined;
+  if (name !== undefined && !(name in BENCHMARKS)) {
+    process.stderr.write(
+      `Unknown benchmark ${JSON.stringify(name)}; one of: ${Object.keys(BENCHMARKS).join(', ')}\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+
+  const names = name === undefined ? Object.keys(BENCHMARKS) : [name];
+  const rest = name === undefined ? args : args.slice(1);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  for (const each of names) {
+    const report = await runOne(BENCHMARKS[each]!, rest);
+    const text = report.replace(/\n\nResults: .*\n?$/, '\n');
+    writeFileSync(`${RESULTS_DIR}${each}.md`, text);
+    process.stdout.write('\n');
+  }
+}
+
+await main(process.argv.slice(2));
