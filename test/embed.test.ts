@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+// An embedder's view: the shipped .wasm and the bare WebAssembly API, with
+// none of src/. The numbers below come from the README's interface section.
+const SCRATCH = 256;
+const OK = 0;
+const REASON_FORWARDED = 2;
+const RESULT_HOP = 28;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  reset(): number;
+  addRule(at: number, length: number, value: number): number;
+  build(): number;
+  lookup(at: number, length: number): number;
+  imageOffset(): number;
+  imageSize(): number;
+  heapBase(): number;
+  attach(at: number): number;
+  walk(
+    peer: number,
+    peerLength: number,
+    header: number,
+    headerLength: number,
+    flags: number,
+    maxHops: number,
+  ): number;
+}
+
+const bytes = readFileSync(new URL('../build/ipgate.wasm', import.meta.url));
+
+function load(): Exports {
+  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  return exports as unknown as Exports;
+}
+
+function put(core: Exports, at: number, text: string): number {
+  new Uint8Array(core.memory.buffer).set(new TextEncoder().encode(text), at);
+  return text.length;
+}
+
+test('builds a set and looks addresses up with the bare WebAssembly API', () => {
+  const core = load();
+  assert.is(core.reset(), OK);
+  assert.is(core.addRule(SCRATCH, put(core, SCRATCH, '192.168.0.0/16'), 7), OK);
+  assert.is(core.addRule(SCRATCH, put(core, SCRATCH, '2001:db8::/32'), 9), OK);
+  assert.is(core.build(), OK);
+
+  assert.is(core.lookup(SCRATCH, put(core, SCRATCH, '192.168.3.4')), 7);
+  assert.is(core.lookup(SCRATCH, put(core, SCRATCH, '::ffff:192.168.3.4')), 7);
+  assert.is(core.lookup(SCRATCH, put(core, SCRATCH, '2001:db8::1')), 9);
+  assert.is(core.lookup(SCRATCH, put(core, SCRATCH, '10.0.0.1')), 0);
+  assert.is(core.lookup(SCRATCH, put(core, SCRATCH, '10.1')), -1);
+});
+
+test('moves a built image into another instance with attach', () => {
+  const builder = load();
+  builder.reset();
+  builder.addRule(SCRATCH, put(builder, SCRATCH, '10.0.0.0/8'), 1);
+  builder.build();
+
+  const reader = load();
+  const size = builder.imageSize();
+  const at = reader.heapBase();
+  const missing = at + size - reader.memory.buffer.byteLength;
+  if (missing > 0) reader.memory.grow(Math.ceil(missing / 65536));
+  const image = new Uint8Array(builder.memory.buffer, builder.imageOffset(), size);
+  new Uint8Array(reader.memory.buffer).set(image, at);
+
+  assert.is(reader.attach(at), OK);
+  assert.is(reader.lookup(SCRATCH, put(reader, SCRATCH, '10.9.8.7')), 1);
+  assert.is(reader.lookup(SCRATCH, put(reader, SCRATCH, '11.0.0.0')), 0);
+});
+
+test('refuses to attach bytes that are not an image', () => {
+  const core = load();
+  assert.is.not(core.attach(core.heapBase()), OK);
+});
+
+test('walks X-Forwarded-For past the trusted proxies', () => {
+  const core = load();
+  core.reset();
+  core.addRule(SCRATCH, put(core, SCRATCH, '10.0.0.0/8'), 1);
+  core.build();
+
+  const peer = '10.0.0.1';
+  const header = '198.51.100.7, 10.0.0.2';
+  put(core, SCRATCH, peer + header);
+  const reason = core.walk(SCRATCH, peer.length, SCRATCH + peer.length, header.length, 0, 32);
+  assert.is(reason, REASON_FORWARDED);
+  assert.is(new DataView(core.memory.buffer).getUint32(RESULT_HOP, true), 2);
+});
+
+test.run();
