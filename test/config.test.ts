@@ -27,6 +27,10 @@ function assertError(fn: () => unknown, Kind: ErrorConstructor, code: string, me
   assert.is(error.message, message);
 }
 
+/** The tails of messages too long to repeat in every row. */
+const NOT_BOOLEAN = 'not a boolean; use one of true, yes, on, 1 or false, no, off, 0';
+const NOT_SEGMENT = 'not a single path segment; use letters, digits and - . _ ~';
+
 /** PRODUCTION is the configuration of an empty environment. */
 const PRODUCTION: GateConfig = {
   allow: [],
@@ -175,7 +179,7 @@ for (const [variable, field] of VARIABLES) {
         () => configFromEnv({ [variable]: word }),
         TypeError,
         'ERR_INVALID_ENV',
-        `${variable}=${JSON.stringify(word)}: not a boolean; use one of true, yes, on, 1 or false, no, off, 0`,
+        `${variable}=${JSON.stringify(word)}: ${NOT_BOOLEAN}`,
       );
     }
   });
@@ -197,10 +201,7 @@ booleans('an empty or blank value counts as unset', () => {
 
 booleans('a long bad value is cut in the message', () => {
   const error = raises(() => configFromEnv({ DEBUG: 'x'.repeat(500) }));
-  assert.is(
-    error.message,
-    `DEBUG="${'x'.repeat(128)}"...: not a boolean; use one of true, yes, on, 1 or false, no, off, 0`,
-  );
+  assert.is(error.message, `DEBUG="${'x'.repeat(128)}"...: ${NOT_BOOLEAN}`);
 });
 
 const mode = suite('configFromEnv mode and cookies');
@@ -309,13 +310,15 @@ const BAD_RULES: Array<[why: string, variable: string, value: string, message: s
     'a wildcard',
     'ALLOWED_IP_BLOCKS',
     '10.0.*.*',
-    'ALLOWED_IP_BLOCKS entry "10.0.*.*": wildcards are not supported; write a prefix such as 10.0.0.0/8',
+    'ALLOWED_IP_BLOCKS entry "10.0.*.*": ' +
+      'wildcards are not supported; write a prefix such as 10.0.0.0/8',
   ],
   [
     'a leading zero, which parsers read differently',
     'TRUSTED_PROXIES',
     '10.0.0.1,010.0.0.2',
-    'TRUSTED_PROXIES entry "010.0.0.2": IPv4 field "010" has a leading zero, which parsers read differently',
+    'TRUSTED_PROXIES entry "010.0.0.2": ' +
+      'IPv4 field "010" has a leading zero, which parsers read differently',
   ],
   [
     'a missing prefix length',
@@ -353,22 +356,10 @@ rules('quotes a long entry whole up to the cap, not the core error text', () => 
 const exempt = suite('configFromEnv exempt paths');
 
 const BAD_SEGMENTS: Array<[why: string, value: string, message: string]> = [
-  [
-    'a leading slash',
-    'capture,/admin',
-    'IPGATE_EXEMPT_PATHS entry "/admin": not a single path segment; use letters, digits and - . _ ~',
-  ],
-  [
-    'two segments',
-    'api/e',
-    'IPGATE_EXEMPT_PATHS entry "api/e": not a single path segment; use letters, digits and - . _ ~',
-  ],
+  ['a leading slash', 'capture,/admin', `IPGATE_EXEMPT_PATHS entry "/admin": ${NOT_SEGMENT}`],
+  ['two segments', 'api/e', `IPGATE_EXEMPT_PATHS entry "api/e": ${NOT_SEGMENT}`],
   ['a dot segment', 'e,..', 'IPGATE_EXEMPT_PATHS entry "..": a dot segment'],
-  [
-    'a percent-escape',
-    'cap%74ure',
-    'IPGATE_EXEMPT_PATHS entry "cap%74ure": not a single path segment; use letters, digits and - . _ ~',
-  ],
+  ['a percent-escape', 'cap%74ure', `IPGATE_EXEMPT_PATHS entry "cap%74ure": ${NOT_SEGMENT}`],
 ];
 
 for (const [why, value, message] of BAD_SEGMENTS) {

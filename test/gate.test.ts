@@ -446,7 +446,8 @@ const BAD_OPTIONS: Array<
     { trustedProxies: ['proxy.internal'] },
     TypeError,
     'ERR_INVALID_RULE',
-    'createGate: trustedProxies entry "proxy.internal": hostnames are not supported; give an address',
+    'createGate: trustedProxies entry "proxy.internal": ' +
+      'hostnames are not supported; give an address',
   ],
   // The PostHog bug: the string "false" read as true.
   [
@@ -517,7 +518,8 @@ const BAD_OPTIONS: Array<
     { exemptPaths: ['/admin'] },
     TypeError,
     'ERR_INVALID_OPTION',
-    'createGate: exemptPaths entry "/admin": not a single path segment; use letters, digits and - . _ ~',
+    'createGate: exemptPaths entry "/admin": ' +
+      'not a single path segment; use letters, digits and - . _ ~',
   ],
   [
     'a dot segment exempt',

@@ -95,7 +95,7 @@ export const plugin: FastifyPluginCallback<PluginOptions> = function ipgate(
 Object.assign(plugin, {
   [Symbol.for('skip-override')]: true,
   [Symbol.for('fastify.display-name')]: 'ipgate',
-  [Symbol.for('plugin-meta')]: { name: 'ipgate', fastify: '>=4' },
+  [Symbol.for('plugin-meta')]: { name: 'ipgate', fastify: '5.x' },
 });
 
 export default plugin;
