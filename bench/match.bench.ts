@@ -3,7 +3,7 @@
 // the same queries. See bench/data.ts for how lists and queries are drawn.
 //
 //   node --expose-gc --import tsx bench/match.bench.ts [--sizes 4,64]
-import { IpSet } from '../src/ipset.js';
+import { IpSet, matcherOf } from '../src/ipset.js';
 import { drawRules, makeQueries, QUERY_BLOCK, type QuerySet, sliceQueries } from './data.js';
 import { type Lookup, PEER_PACKAGES, PEERS, versionOf } from './peers.js';
 import {
@@ -42,6 +42,8 @@ export interface Row {
   size: number;
   buildMs: number | null;
   bytesPerRule: number | null;
+  /** Growth of the process across the build (RSS for net.BlockList), per rule. */
+  processBytesPerRule: number;
   memoryMeasure: string;
   nsPerLookup: number | null;
   meanNsPerLookup: number | null;
@@ -54,9 +56,15 @@ export interface Row {
   note: string;
 }
 
+/** Built is a built structure: its lookup and, where known exactly, its size. */
+interface Built {
+  lookup: Lookup;
+  exactBytes?: number;
+}
+
 interface Subject {
   name: string;
-  build(rules: readonly string[]): Lookup;
+  build(rules: readonly string[]): Built;
   /** Which part of the process holds the structure, for the memory column. */
   measure: (before: Footprint, after: Footprint) => number;
   measureName: string;
@@ -70,35 +78,47 @@ const SUBJECTS: Subject[] = [
     name: 'ipgate',
     build(rules) {
       const set = IpSet.from(rules);
-      return (addr) => set.has(addr);
+      // Each set owns one WebAssembly instance; its memory holds the trie.
+      const exactBytes = matcherOf(set).core.memory.buffer.byteLength;
+      return { lookup: (addr) => set.has(addr), exactBytes };
     },
-    // The set's WebAssembly memory is counted as external memory by V8.
     measure: heapAndExternal,
-    measureName: 'heap + external (WASM memory)',
+    measureName: 'WebAssembly memory of the set',
   },
   ...PEERS.map((peer) => ({
     name: peer.name,
-    build: peer.build,
+    build: (rules: readonly string[]) => ({ lookup: peer.build(rules) }),
     // BlockList keeps its rules in C++, outside V8's heap: only RSS sees them.
     measure:
       peer.name === 'net.BlockList'
         ? (before: Footprint, after: Footprint) => after.rss - before.rss
         : heapAndExternal,
-    measureName: peer.name === 'net.BlockList' ? 'RSS (native)' : 'heap + external',
+    measureName:
+      peer.name === 'net.BlockList' ? 'RSS growth (native)' : 'V8 heap + external growth',
   })),
 ];
 
+/** MEMORY_RULES is how many rules, over copies of a short list, a memory reading spans. */
+const MEMORY_RULES = 20_000;
+
 /**
- * build measures the memory of one build, then times `repeats` builds in all
- * and returns the median. Memory comes first so that instances from the
- * timing builds, not yet finalised, cannot leak into the delta.
+ * build measures memory, then times `repeats` builds in all and returns the
+ * median. A short list is built in enough copies to span MEMORY_RULES rules,
+ * all kept until the reading, so that the delta rises above the noise of a
+ * collection. Memory comes first so that instances from the timing builds,
+ * not yet finalised, cannot leak into the delta.
  */
 function build(subject: Subject, rules: readonly string[], repeats: number) {
   const before = footprint();
   let start = performance.now();
-  const lookup = subject.build(rules);
+  const built = subject.build(rules);
   const times = [performance.now() - start];
+  const copies =
+    built.exactBytes === undefined ? Math.max(1, Math.floor(MEMORY_RULES / rules.length)) : 1;
+  const kept: Built[] = [];
+  for (let i = 1; i < copies; i++) kept.push(subject.build(rules));
   const after = footprint();
+  kept.length = 0;
 
   for (let i = 1; i < repeats; i++) {
     start = performance.now();
@@ -108,7 +128,15 @@ function build(subject: Subject, rules: readonly string[], repeats: number) {
 
   times.sort((a, b) => a - b);
   const buildMs = times[Math.floor(times.length / 2)]!;
-  return { lookup, buildMs, bytes: subject.measure(before, after) };
+  const processBytes = subject.measure(before, after) / copies;
+  return { lookup: built.lookup, buildMs, bytes: built.exactBytes ?? processBytes, processBytes };
+}
+
+/** warmUp builds every library once on a short list, so first-use costs fall outside. */
+function warmUp(): void {
+  const list = drawRules(64);
+  const queries = makeQueries(list, QUERY_BLOCK);
+  for (const subject of SUBJECTS) answer(subject.build(list.rules).lookup, queries);
 }
 
 /** answer runs the lookup over the queries once. */
@@ -165,12 +193,13 @@ async function runSize(size: number, rows: Row[], log: string[]): Promise<void> 
   let ipgateNs = 0;
 
   for (const subject of SUBJECTS) {
-    const { lookup, buildMs, bytes } = build(subject, list.rules, repeats);
+    const { lookup, buildMs, bytes, processBytes } = build(subject, list.rules, repeats);
     const row: Row = {
       library: subject.name,
       size,
       buildMs,
       bytesPerRule: bytes / size,
+      processBytesPerRule: processBytes / size,
       memoryMeasure: subject.measureName,
       nsPerLookup: null,
       meanNsPerLookup: null,
@@ -369,7 +398,9 @@ function render(
         row.size.toLocaleString('en-US'),
         row.library,
         row.buildMs === null ? '-' : fixed(row.buildMs),
-        row.bytesPerRule === null ? '-' : fixed(row.bytesPerRule),
+        row.bytesPerRule === null
+          ? '-'
+          : `${row.memoryMeasure.startsWith('RSS') ? '>= ' : ''}${fixed(row.bytesPerRule)}`,
         row.nsPerLookup === null ? row.note : fixed(row.nsPerLookup),
         row.rmePercent === null ? '-' : fixed(row.rmePercent),
         row.nsPerLookup === null || !ipgateAt.get(row.size)?.nsPerLookup
@@ -393,11 +424,14 @@ function render(
 
   out.push('### Notes', '');
   out.push(
-    '- Memory: ipgate and the JavaScript peers by the growth of V8 heap plus ' +
-      'external memory (where V8 counts WebAssembly memory) across one build; ' +
-      'net.BlockList keeps its rules in C++, so by RSS growth, which moves in ' +
-      'pages and means little below about 10,000 rules. Each read after two ' +
-      'full collections. At small sizes fixed costs dominate.',
+    "- Memory: for ipgate, the size of the set's WebAssembly memory (at least " +
+      '64 KiB, so large per rule in short lists; the set also keeps its rule ' +
+      'strings, as the peers do); for the JavaScript peers, the growth of V8 heap ' +
+      'plus external memory across one build, read after two full collections; ' +
+      'net.BlockList keeps its rules in C++, so the growth of RSS, a lower bound ' +
+      'since malloc reuses freed pages. Lists shorter than ' +
+      `${MEMORY_RULES.toLocaleString('en-US')} rules are built in copies spanning that many ` +
+      'rules, read together. The JSON results also hold the process growth for ipgate.',
     `- Harness: the timing loop around a lookup that does nothing costs ` +
       `${fixed(harness)} ns per query; every figure includes it.`,
     '- Build time: median of 11 builds up to 1,000 rules, one build above.',
@@ -422,6 +456,7 @@ export async function main(args: string[]): Promise<void> {
   const rows: Row[] = [];
   const log: string[] = [];
   const harness = await harnessNs();
+  warmUp();
   for (const size of sizes) await runSize(size, rows, log);
 
   print(render(rows, sizes, log, m, harness));
