@@ -2,32 +2,48 @@
 // addresses; anything a parser somewhere reads differently (127.1, 010.0.0.1,
 // 0x7f.1) is not, because such disagreements are how allowlists get bypassed.
 
-import { GROUPS } from './layout';
-
 /** The upper 64 bits of the last parsed address (IPv4: value << 32). */
 export let addrHi: u64 = 0;
 /** The lower 64 bits of the last parsed address (IPv4: 0). */
 export let addrLo: u64 = 0;
 
+// Where the last parseIPv4 stopped reading.
+let ipv4End: usize = 0;
+
 const MAPPED_TAG: u64 = 0xffff;
+const NOT_HEX: u32 = 0xff;
+
+// The value of each byte as a hex digit, or NOT_HEX: one load instead of a
+// chain of range checks that random digits would mispredict.
+const HEX: usize = memory.data<u8>([
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 255, 255, 255, 255, 255, 255,
+  255, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+]);
 
 @inline
-function digit(c: u32): u32 {
-  return c - 0x30;
-}
-
-@inline
-function hexDigit(c: u32): u32 {
-  const d = c - 0x30;
-  if (d <= 9) return d;
-  const l = (c | 0x20) - 0x61;
-  return l <= 5 ? l + 10 : 16;
+function hexValue(c: u32): u32 {
+  return <u32>load<u8>(HEX + c);
 }
 
 /**
- * parseIPv4 reads exactly four decimal fields 0-255 separated by dots from
- * [p, end), with no leading zeros (RFC 6943 section 3.1.1 discusses why the
- * looser forms are ambiguous). Returns the value, or -1.
+ * parseIPv4 reads four decimal fields 0-255 separated by dots from [p, end),
+ * with no leading zeros (RFC 6943 section 3.1.1 explains why the looser forms
+ * are ambiguous), stopping after the fourth field; ipv4End says where. Returns
+ * the value, or -1.
  */
 export function parseIPv4(p: usize, end: usize): i64 {
   let value: u32 = 0;
@@ -37,11 +53,11 @@ export function parseIPv4(p: usize, end: usize): i64 {
       p++;
     }
     if (p >= end) return -1;
-    let n = digit(load<u8>(p));
+    let n = <u32>load<u8>(p) - 0x30;
     if (n > 9) return -1;
     p++;
     while (p < end) {
-      const d = digit(load<u8>(p));
+      const d = <u32>load<u8>(p) - 0x30;
       if (d > 9) break;
       if (n == 0) return -1;
       n = n * 10 + d;
@@ -50,16 +66,46 @@ export function parseIPv4(p: usize, end: usize): i64 {
     }
     value = (value << 8) | n;
   }
-  return p == end ? <i64>value : -1;
+  ipv4End = p;
+  return <i64>value;
+}
+
+/** parseIPv4Exact is parseIPv4 that must consume all of [p, end). */
+export function parseIPv4Exact(p: usize, end: usize): i64 {
+  const value = parseIPv4(p, end);
+  return value >= 0 && ipv4End == end ? value : -1;
+}
+
+/**
+ * isZone reports whether [p, end) is a non-empty zone id (RFC 4007 section
+ * 11): interface names and numbers, so letters, digits, "-", "_" and ".".
+ */
+function isZone(p: usize, end: usize): bool {
+  if (p >= end) return false;
+  for (; p < end; p++) {
+    const c = <u32>load<u8>(p);
+    const ok = c - 0x30 <= 9 || (c | 0x20) - 0x61 < 26 || c == 0x2d || c == 0x5f || c == 0x2e;
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /**
  * parseIPv6 reads an RFC 4291 section 2.2 text address from [p, end): one to
  * four hex digits a group, at most one "::" standing for one or more zero
- * groups, and optionally a dotted IPv4 address as the last 32 bits. Sets
- * addrHi and addrLo and reports whether the text was an address.
+ * groups, optionally a dotted IPv4 address as the last 32 bits, and
+ * optionally "%zone", checked and then ignored. Sets addrHi and addrLo and
+ * reports whether the text was an address.
+ *
+ * Groups are shifted into a 128-bit register as they come; at "::" the
+ * register is set aside as the head and restarted for the tail, and the two
+ * are joined at the end with the gap between them.
  */
 export function parseIPv6(p: usize, end: usize): bool {
+  let hi: u64 = 0;
+  let lo: u64 = 0;
+  let headHi: u64 = 0;
+  let headLo: u64 = 0;
   let n = 0;
   let gap = -1;
 
@@ -68,56 +114,80 @@ export function parseIPv6(p: usize, end: usize): bool {
     if (p + 1 >= end || load<u8>(p + 1) != 0x3a) return false;
     gap = 0;
     p += 2;
+    if (p < end && load<u8>(p) == 0x25) {
+      if (!isZone(p + 1, end)) return false;
+      p = end;
+    }
   }
 
-  // Groups, each followed by ":" or "::" unless it ends the text.
+  // Groups, each followed by ":", "::", "%zone" or the end.
   while (p < end) {
     const start = p;
-    let value: u32 = 0;
+    let value: u64 = 0;
     while (p < end) {
-      const d = hexDigit(load<u8>(p));
-      if (d > 15) break;
-      if (p - start == 4) return false;
-      value = (value << 4) | d;
+      const d = hexValue(load<u8>(p));
+      if (d == NOT_HEX) break;
+      value = (value << 4) | <u64>d;
       p++;
     }
     if (p < end && load<u8>(p) == 0x2e) {
       if (n > 6) return false;
       const v4 = parseIPv4(start, end);
       if (v4 < 0) return false;
-      store<u16>(GROUPS + (<usize>n << 1), <u16>(v4 >> 16));
-      store<u16>(GROUPS + (<usize>n << 1) + 2, <u16>v4);
+      hi = (hi << 32) | (lo >> 32);
+      lo = (lo << 32) | <u64>v4;
       n += 2;
-      p = end;
+      p = ipv4End;
+      if (p != end && (load<u8>(p) != 0x25 || !isZone(p + 1, end))) return false;
       break;
     }
-    if (p == start || n == 8) return false;
-    store<u16>(GROUPS + (<usize>n << 1), <u16>value);
+    const digits = p - start;
+    if (digits == 0 || digits > 4 || n == 8) return false;
+    hi = (hi << 16) | (lo >> 48);
+    lo = (lo << 16) | value;
     n++;
     if (p == end) break;
-    if (load<u8>(p) != 0x3a) return false;
+    const c = load<u8>(p);
+    if (c == 0x25) {
+      if (!isZone(p + 1, end)) return false;
+      break;
+    }
+    if (c != 0x3a) return false;
     p++;
     if (p < end && load<u8>(p) == 0x3a) {
       if (gap >= 0) return false;
       gap = n;
+      headHi = hi;
+      headLo = lo;
+      hi = 0;
+      lo = 0;
       p++;
+      if (p < end && load<u8>(p) == 0x25) {
+        if (!isZone(p + 1, end)) return false;
+        break;
+      }
     } else if (p == end) {
       return false;
     }
   }
 
   // Without "::" all eight groups are spelled; with it, at least one is not.
-  if (gap < 0 ? n != 8 : n > 7) return false;
-  const tail = gap < 0 ? 0 : n - gap;
-  const head = gap < 0 ? 8 : gap;
-  let hi: u64 = 0;
-  let lo: u64 = 0;
-  for (let i = 0; i < 8; i++) {
-    let g: u64 = 0;
-    if (i < head) g = <u64>load<u16>(GROUPS + (<usize>i << 1));
-    else if (i >= 8 - tail) g = <u64>load<u16>(GROUPS + (<usize>(i - 8 + n) << 1));
-    if (i < 4) hi = (hi << 16) | g;
-    else lo = (lo << 16) | g;
+  if (gap < 0) {
+    if (n != 8) return false;
+    addrHi = hi;
+    addrLo = lo;
+    return true;
+  }
+  if (n > 7) return false;
+  if (gap > 0) {
+    // The head's groups move from the bottom of the register to the top.
+    const shift = <u64>(16 * (8 - gap));
+    if (shift >= 64) {
+      hi |= headLo << (shift - 64);
+    } else {
+      hi |= (headHi << shift) | (headLo >> (64 - shift));
+      lo |= headLo << shift;
+    }
   }
   addrHi = hi;
   addrLo = lo;
@@ -125,49 +195,24 @@ export function parseIPv6(p: usize, end: usize): bool {
 }
 
 /**
- * isZoneByte reports whether c may appear in an IPv6 zone id (RFC 4007
- * section 11): interface names and numbers, so letters, digits, "-", "_", ".".
- */
-@inline
-function isZoneByte(c: u32): bool {
-  return digit(c) <= 9 || (c | 0x20) - 0x61 < 26 || c == 0x2d || c == 0x5f || c == 0x2e;
-}
-
-/**
- * parseAddress reads one address from [p, end): IPv4 dotted quad, or IPv6
- * with an optional "%zone" that is checked and then ignored. Returns 4 or 6,
- * the family as written (an IPv4-mapped IPv6 address is 6 here; see
- * isMapped), or 0 when the text is not an address. Sets addrHi and addrLo.
+ * parseAddress reads one address from [p, end): an IPv4 dotted quad, or IPv6
+ * with an optional zone. The first byte that is not a hex digit decides the
+ * family: "." for IPv4, ":" for IPv6. Returns 4 or 6, the family as written
+ * (an IPv4-mapped IPv6 address is 6 here; see isMapped), or 0 when the text
+ * is not an address. Sets addrHi and addrLo.
  */
 export function parseAddress(p: usize, end: usize): i32 {
-  // The family is decided by the first colon, before any zone.
-  let colon = false;
-  let zone = end;
-  for (let q = p; q < end; q++) {
-    const c = load<u8>(q);
-    if (c == 0x3a) colon = true;
-    else if (c == 0x25) {
-      zone = q;
-      break;
-    }
-  }
-
-  if (!colon) {
-    if (zone != end) return 0;
-    const v4 = parseIPv4(p, end);
-    if (v4 < 0) return 0;
-    addrHi = <u64>v4 << 32;
-    addrLo = 0;
-    return 4;
-  }
-
-  if (zone != end) {
-    if (zone + 1 == end) return 0;
-    for (let q = zone + 1; q < end; q++) {
-      if (!isZoneByte(load<u8>(q))) return 0;
-    }
-  }
-  return parseIPv6(p, zone) ? 6 : 0;
+  let q = p;
+  while (q < end && hexValue(load<u8>(q)) != NOT_HEX) q++;
+  if (q == end) return 0;
+  const c = load<u8>(q);
+  if (c == 0x3a) return parseIPv6(p, end) ? 6 : 0;
+  if (c != 0x2e) return 0;
+  const v4 = parseIPv4Exact(p, end);
+  if (v4 < 0) return 0;
+  addrHi = <u64>v4 << 32;
+  addrLo = 0;
+  return 4;
 }
 
 /**

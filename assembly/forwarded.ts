@@ -4,7 +4,7 @@
 // first hop it cannot trust. A malformed hop that the walk reaches ends it
 // with no client address: guessing past it would let a client pick its own.
 
-import { addrHi, addrLo, parseAddress, parseClientAddress, parseIPv4 } from './address';
+import { addrHi, addrLo, parseAddress, parseClientAddress, parseIPv4Exact } from './address';
 import { RESULT_END, RESULT_FAMILY, RESULT_HI, RESULT_HOP, RESULT_LO, RESULT_START } from './layout';
 import { find } from './trie';
 
@@ -81,7 +81,7 @@ function parseNode(p: usize, end: usize, bareIPv6: bool, decorated: bool): bool 
   }
   if (colons == 1) {
     if (!decorated || !parsePort(colon + 1, end)) return false;
-    if (parseIPv4(p, colon) < 0) return false;
+    if (parseIPv4Exact(p, colon) < 0) return false;
     return found(p, colon);
   }
   if (colons > 1 && !bareIPv6) return false;

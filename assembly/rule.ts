@@ -2,7 +2,7 @@
 // (an address, address/length with host bits cleared, an IPv4 netmask or
 // hostmask), plus inclusive ranges "first-last" split into prefixes.
 
-import { addrHi, addrLo, isMapped, parseAddress, parseIPv4, unmap } from './address';
+import { addrHi, addrLo, isMapped, parseAddress, parseIPv4Exact, unmap } from './address';
 import {
   ERR_ADDRESS,
   ERR_EMPTY,
@@ -66,7 +66,7 @@ function parseLength(p: usize, end: usize): i32 {
  * length; -1 when not dotted IPv4, -2 when the ones are not contiguous.
  */
 function parseMask(p: usize, end: usize): i32 {
-  const v = parseIPv4(p, end);
+  const v = parseIPv4Exact(p, end);
   if (v < 0) return -1;
   const mask = <u32>v;
   const inverse = ~mask;
@@ -84,7 +84,7 @@ function stageCidr(p: usize, slash: usize, end: usize, value: u32): i32 {
 
   let bits = parseLength(slash + 1, end);
   if (bits < 0) {
-    if (family == 6) return parseIPv4(slash + 1, end) < 0 ? ERR_PREFIX_SYNTAX : ERR_NETMASK_FAMILY;
+    if (family == 6) return parseIPv4Exact(slash + 1, end) < 0 ? ERR_PREFIX_SYNTAX : ERR_NETMASK_FAMILY;
     // parseMask clobbers nothing: parseIPv4 leaves addrHi and addrLo alone.
     bits = parseMask(slash + 1, end);
     if (bits == -1) return ERR_PREFIX_SYNTAX;

@@ -3,9 +3,7 @@
  * then queried with one call per address.
  */
 import { invalid } from './errors.js';
-import { SCRATCH, SCRATCH_SIZE } from './layout.js';
 import { compileRules, type Matcher } from './rules.js';
-import { writeAscii } from './wasm.js';
 
 function toList(where: string, items: unknown): unknown[] {
   if (typeof items === 'string') {
@@ -26,19 +24,6 @@ const matchers = new WeakMap<IpSet, Matcher>();
 /** matcherOf returns the compiled matcher of `set`. */
 export function matcherOf(set: IpSet): Matcher {
   return matchers.get(set)!;
-}
-
-/**
- * lookup returns the index + 1 of the winning rule for `addr`, or 0 when no
- * rule matches or `addr` is not an address string.
- */
-function lookup(matcher: Matcher, addr: unknown): number {
-  if (typeof addr !== 'string') return 0;
-  const length = addr.length;
-  if (length === 0 || length > SCRATCH_SIZE) return 0;
-  writeAscii(matcher.bytes, SCRATCH, addr);
-  const value = matcher.core.lookup(SCRATCH, length);
-  return value > 0 ? value : 0;
 }
 
 /**
@@ -92,7 +77,7 @@ export class IpSet {
    * the set. An IPv4-mapped address is looked up as IPv4; a zone is ignored.
    */
   has(addr: unknown): boolean {
-    return lookup(this.#matcher, addr) !== 0;
+    return this.#matcher.find(addr) > 0;
   }
 
   /**
@@ -100,8 +85,8 @@ export class IpSet {
    * later one when two rules name the same prefix), or undefined.
    */
   match(addr: unknown): string | undefined {
-    const value = lookup(this.#matcher, addr);
-    return value === 0 ? undefined : this.#rules[value - 1];
+    const value = this.#matcher.find(addr);
+    return value > 0 ? this.#rules[value - 1] : undefined;
   }
 }
 
@@ -144,7 +129,7 @@ export class IpMap<V> {
 
   /** get returns the value for `addr`, or undefined; it never throws. */
   get(addr: unknown): V | undefined {
-    const value = lookup(this.#matcher, addr);
-    return value === 0 ? undefined : this.#values[value - 1];
+    const value = this.#matcher.find(addr);
+    return value > 0 ? this.#values[value - 1] : undefined;
   }
 }

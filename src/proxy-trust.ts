@@ -5,8 +5,15 @@
 import { formatAddress } from './address.js';
 import { invalid, quote } from './errors.js';
 import { IpSet, matcherOf } from './ipset.js';
-import { RESULT_FAMILY, RESULT_HOP, RESULT_START, SCRATCH, SCRATCH_SIZE } from './layout.js';
-import type { Matcher } from './rules.js';
+import {
+  RESULT_END,
+  RESULT_FAMILY,
+  RESULT_HOP,
+  RESULT_START,
+  SCRATCH,
+  SCRATCH_SIZE,
+} from './layout.js';
+import { Matcher } from './rules.js';
 import { instantiate, writeAscii } from './wasm.js';
 
 /** Options for ProxyTrust. */
@@ -49,6 +56,15 @@ export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
 
 /** DEFAULT_MAX_HOPS is how many header entries a walk examines by default. */
 export const DEFAULT_MAX_HOPS = 32;
+
+// Module-local copies of the layout: V8 reads imported bindings afresh at
+// every use, which shows on a path this hot (see Matcher.find).
+const AT = SCRATCH;
+const LIMIT = SCRATCH_SIZE;
+const FAMILY_WORD = RESULT_FAMILY >> 2;
+const START_WORD = RESULT_START >> 2;
+const END_WORD = RESULT_END >> 2;
+const HOP_WORD = RESULT_HOP >> 2;
 
 const TRUST_ALL = 1;
 const FORWARDED = 2;
@@ -127,9 +143,7 @@ export class ProxyTrust {
     const trusted = options.trusted;
     const set = trusted instanceof IpSet || trusted === undefined ? trusted : IpSet.from(trusted);
 
-    this.#matcher =
-      set === undefined ? { core: instantiate(), bytes: new Uint8Array() } : matcherOf(set);
-    if (set === undefined) this.#matcher.bytes = new Uint8Array(this.#matcher.core.memory.buffer);
+    this.#matcher = set === undefined ? new Matcher(instantiate()) : matcherOf(set);
     this.#words = new Uint32Array(this.#matcher.core.memory.buffer, 0, 16);
     this.#flags = (all ? TRUST_ALL : 0) | (options.header === 'forwarded' ? FORWARDED : 0);
     this.#maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
@@ -147,10 +161,7 @@ export class ProxyTrust {
    * address when `all` is set. Never throws.
    */
   isTrusted(addr: unknown): boolean {
-    if (typeof addr !== 'string' || addr.length === 0 || addr.length > SCRATCH_SIZE) return false;
-    const { core, bytes } = this.#matcher;
-    writeAscii(bytes, SCRATCH, addr);
-    const value = core.lookup(SCRATCH, addr.length);
+    const value = this.#matcher.find(addr);
     return (this.#flags & TRUST_ALL) !== 0 ? value >= 0 : value > 0;
   }
 
@@ -171,8 +182,8 @@ export class ProxyTrust {
     // Peer and header go side by side in SCRATCH, or past the heap if longer.
     let matcher = this.#matcher;
     const length = peer.length + header.length;
-    let at = SCRATCH;
-    if (length > SCRATCH_SIZE) {
+    let at = AT;
+    if (length > LIMIT) {
       at = matcher.core.spare(length);
       if (at === 0) return { clientIp: null, hop: null, reason: 'too-many-hops' };
       if (matcher.bytes.buffer !== matcher.core.memory.buffer) {
@@ -195,7 +206,7 @@ export class ProxyTrust {
       return { clientIp: null, hop: null, reason };
     }
     const clientIp = this.#text(peer, header, at);
-    return { clientIp, hop: this.#words[RESULT_HOP >> 2]!, reason };
+    return { clientIp, hop: this.#words[HOP_WORD]!, reason };
   }
 
   /**
@@ -205,9 +216,9 @@ export class ProxyTrust {
    */
   #text(peer: string, header: string, at: number): string {
     const words = this.#words;
-    const family = words[RESULT_FAMILY >> 2]!;
-    const start = words[RESULT_START >> 2]! - at;
-    const end = words[(RESULT_START >> 2) + 1]! - at;
+    const family = words[FAMILY_WORD]!;
+    const start = words[START_WORD]! - at;
+    const end = words[END_WORD]! - at;
     if (family === 4) {
       const text =
         start < peer.length
@@ -220,9 +231,8 @@ export class ProxyTrust {
 
   /** renew replaces the views of memory after it grew. */
   #renew(): Matcher {
-    const buffer = this.#matcher.core.memory.buffer;
-    this.#matcher.bytes = new Uint8Array(buffer);
-    this.#words = new Uint32Array(buffer, 0, 16);
+    this.#matcher.renew();
+    this.#words = new Uint32Array(this.#matcher.core.memory.buffer, 0, 16);
     return this.#matcher;
   }
 }

@@ -6,13 +6,50 @@ import { invalid, RuleError } from './errors.js';
 import { SCRATCH, SCRATCH_SIZE, Status } from './layout.js';
 import { type CoreExports, instantiate, writeAscii } from './wasm.js';
 
+// NOTE: V8 reads an imported binding afresh at every use, even a constant, and
+// in the lookup loop that tripled its cost; module-local copies fold away.
+const SCRATCH_AT: number = SCRATCH;
+const SCRATCH_LIMIT: number = SCRATCH_SIZE;
+
 /**
- * Matcher is one instance of the core holding one attached trie, with a byte
- * view of its memory for writing input.
+ * Matcher is one instance of the core with one attached trie (or none), and
+ * a byte view of its memory for writing input.
  */
-export interface Matcher {
-  core: CoreExports;
+export class Matcher {
+  readonly core: CoreExports;
+  /** bytes views the instance's memory; renew it after the memory grows. */
   bytes: Uint8Array;
+  readonly #lookup: CoreExports['lookup'];
+
+  constructor(core: CoreExports) {
+    this.core = core;
+    this.bytes = new Uint8Array(core.memory.buffer);
+    this.#lookup = core.lookup;
+  }
+
+  /**
+   * find returns the value `lookup` gives for `addr`: the winning rule's
+   * index + 1, 0 for no match, -1 when `addr` is not an address (including
+   * anything that is not a string). Never throws.
+   */
+  find(addr: unknown): number {
+    if (typeof addr !== 'string') return -1;
+    const length = addr.length;
+    if (length === 0 || length > SCRATCH_LIMIT) return -1;
+
+    // Kept inline: this loop is most of the cost of a lookup.
+    const bytes = this.bytes;
+    for (let i = 0; i < length; i++) {
+      const unit = addr.charCodeAt(i);
+      bytes[SCRATCH_AT + i] = unit < 0x80 ? unit : 0xff;
+    }
+    return this.#lookup(SCRATCH_AT, length);
+  }
+
+  /** renew replaces the view of memory after the memory grew. */
+  renew(): void {
+    this.bytes = new Uint8Array(this.core.memory.buffer);
+  }
 }
 
 /**
@@ -57,10 +94,9 @@ function relocate(builder: CoreExports, where: string): Matcher {
   if (needed > 0) core.memory.grow(Math.ceil(needed / 65536));
 
   const from = builder.imageOffset();
-  const bytes = new Uint8Array(core.memory.buffer);
-  bytes.set(new Uint8Array(builder.memory.buffer, from, size), at);
+  new Uint8Array(core.memory.buffer).set(new Uint8Array(builder.memory.buffer, from, size), at);
   if (core.attach(at) !== Status.OK) throw outOfMemory(where);
-  return { core, bytes };
+  return new Matcher(core);
 }
 
 function outOfMemory(where: string): RangeError {
