@@ -63,13 +63,19 @@ export let image: usize = 0;
 let root4: usize = 0;
 let root6: usize = 0;
 
-/** reserve makes [top, top + bytes) addressable; false when memory is full. */
+/**
+ * reserve makes [top, top + bytes) addressable; false when memory is full.
+ * Memory grows by at least half again, so that staging a million prefixes
+ * grows it a few dozen times rather than once a page.
+ */
 export function reserve(bytes: usize): bool {
   const needed = top + bytes;
   const have = <usize>memory.size() * PAGE;
   if (needed <= have) return true;
-  const pages = <i32>((needed - have + PAGE - 1) / PAGE);
-  return memory.grow(pages) >= 0;
+  const least = <i32>((needed - have + PAGE - 1) / PAGE);
+  const more = max(least, memory.size() >> 1);
+  if (memory.grow(more) >= 0) return true;
+  return memory.grow(least) >= 0;
 }
 
 /** heapTop returns the first free byte, where long input may be written. */

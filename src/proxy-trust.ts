@@ -186,7 +186,7 @@ export class ProxyTrust {
     if (length > LIMIT) {
       at = matcher.core.spare(length);
       if (at === 0) return { clientIp: null, hop: null, reason: 'too-many-hops' };
-      if (matcher.bytes.buffer !== matcher.core.memory.buffer) {
+      if (matcher.bytes.length === 0) {
         matcher = this.#renew();
       }
     }

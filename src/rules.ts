@@ -4,7 +4,7 @@
  */
 import { invalid, RuleError } from './errors.js';
 import { SCRATCH, SCRATCH_SIZE, Status } from './layout.js';
-import { type CoreExports, instantiate, writeAscii } from './wasm.js';
+import { type CoreExports, instantiate } from './wasm.js';
 
 // NOTE: V8 reads an imported binding afresh at every use, even a constant, and
 // in the lookup loop that tripled its cost; module-local copies fold away.
@@ -52,6 +52,8 @@ export class Matcher {
   }
 }
 
+const encoder = new TextEncoder();
+
 /**
  * compileRules builds a matcher in which `lookup` returns i + 1 for the rule
  * at index i that is the longest match (the last such rule when several name
@@ -61,7 +63,7 @@ export function compileRules(where: string, rules: readonly unknown[]): Matcher 
   const builder = instantiate();
   if (builder.reset() !== Status.OK) throw outOfMemory(where);
 
-  let bytes = new Uint8Array(builder.memory.buffer);
+  let scratch = new Uint8Array(builder.memory.buffer, SCRATCH, SCRATCH_SIZE);
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     if (typeof rule !== 'string') {
@@ -70,9 +72,15 @@ export function compileRules(where: string, rules: readonly unknown[]): Matcher 
     if (rule.length > SCRATCH_SIZE) {
       throw new RuleError(where, rule, `rule is ${rule.length} characters long`);
     }
-    if (bytes.buffer !== builder.memory.buffer) bytes = new Uint8Array(builder.memory.buffer);
-    writeAscii(bytes, SCRATCH, rule);
-    const status = builder.addRule(SCRATCH, rule.length, i + 1);
+    // Growing memory detaches the old buffer, which leaves the view empty.
+    if (scratch.length === 0)
+      scratch = new Uint8Array(builder.memory.buffer, SCRATCH, SCRATCH_SIZE);
+    // encodeInto, unlike a charCodeAt loop, reads a string built by
+    // concatenation without walking its pieces per character; anything
+    // beyond ASCII becomes bytes above 0x7f, which no parser accepts.
+    const { read, written } = encoder.encodeInto(rule, scratch);
+    const length = read === rule.length ? written : SCRATCH_SIZE;
+    const status = builder.addRule(SCRATCH, length, i + 1);
     if (status === Status.ERR_NO_MEMORY) throw outOfMemory(where);
     if (status !== Status.OK) throw new RuleError(where, rule, explainRule(rule, status));
   }
