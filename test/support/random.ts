@@ -478,8 +478,8 @@ export function randomBadRule(rng: Rng): string {
  */
 export function randomQuery(rng: Rng, prefixes: readonly Prefix[]): string {
   const roll = rng.int(100);
-  if (roll < 12 || prefixes.length === 0) {
-    return rng.chance(0.5) ? randomJunk(rng) : randomAddressText(rng);
+  if (roll < 16 || prefixes.length === 0) {
+    return rng.chance(0.65) ? randomJunk(rng) : randomAddressText(rng);
   }
 
   const prefix = rng.pick(prefixes);
