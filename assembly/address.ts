@@ -8,7 +8,20 @@ export let addrHi: u64 = 0;
 export let addrLo: u64 = 0;
 
 // Where the last parseIPv4 stopped reading.
-let ipv4End: usize = 0;
+let ipv4Stop: usize = 0;
+
+/** ipv4End returns where the last parseIPv4 stopped reading. */
+@inline
+export function ipv4End(): usize {
+  return ipv4Stop;
+}
+
+/** setAddress replaces the last parsed address. */
+@inline
+export function setAddress(hi: u64, lo: u64): void {
+  addrHi = hi;
+  addrLo = lo;
+}
 
 const MAPPED_TAG: u64 = 0xffff;
 const NOT_HEX: u32 = 0xff;
@@ -66,14 +79,14 @@ export function parseIPv4(p: usize, end: usize): i64 {
     }
     value = (value << 8) | n;
   }
-  ipv4End = p;
+  ipv4Stop = p;
   return <i64>value;
 }
 
 /** parseIPv4Exact is parseIPv4 that must consume all of [p, end). */
 export function parseIPv4Exact(p: usize, end: usize): i64 {
   const value = parseIPv4(p, end);
-  return value >= 0 && ipv4End == end ? value : -1;
+  return value >= 0 && ipv4Stop == end ? value : -1;
 }
 
 /**
@@ -137,7 +150,7 @@ export function parseIPv6(p: usize, end: usize): bool {
       hi = (hi << 32) | (lo >> 32);
       lo = (lo << 32) | <u64>v4;
       n += 2;
-      p = ipv4End;
+      p = ipv4Stop;
       if (p != end && (load<u8>(p) != 0x25 || !isZone(p + 1, end))) return false;
       break;
     }

@@ -4,7 +4,15 @@
 // first hop it cannot trust. A malformed hop that the walk reaches ends it
 // with no client address: guessing past it would let a client pick its own.
 
-import { addrHi, addrLo, parseAddress, parseClientAddress, parseIPv4Exact } from './address';
+import {
+  addrHi,
+  addrLo,
+  ipv4End,
+  parseAddress,
+  parseClientAddress,
+  parseIPv4,
+  setAddress,
+} from './address';
 import { RESULT_END, RESULT_FAMILY, RESULT_HI, RESULT_HOP, RESULT_LO, RESULT_START } from './layout';
 import { find } from './trie';
 
@@ -70,21 +78,21 @@ function parseNode(p: usize, end: usize, bareIPv6: bool, decorated: bool): bool 
     return found(p + 1, close);
   }
 
-  // Without brackets: IPv4 with an optional port, or a bare IPv6 address.
-  let colons = 0;
-  let colon = end;
-  for (let q = p; q < end; q++) {
-    if (load<u8>(q) == 0x3a) {
-      colons++;
-      colon = q;
+  // Without brackets: IPv4 with an optional port, read in one pass as the
+  // common case, or else a bare IPv6 address.
+  const v4 = parseIPv4(p, end);
+  if (v4 >= 0) {
+    const stop = ipv4End();
+    if (stop != end && (!decorated || load<u8>(stop) != 0x3a || !parsePort(stop + 1, end))) {
+      return false;
     }
+    setAddress(<u64>v4 << 32, 0);
+    hopFamily = 4;
+    hopStart = p;
+    hopEnd = stop;
+    return true;
   }
-  if (colons == 1) {
-    if (!decorated || !parsePort(colon + 1, end)) return false;
-    if (parseIPv4Exact(p, colon) < 0) return false;
-    return found(p, colon);
-  }
-  if (colons > 1 && !bareIPv6) return false;
+  if (!bareIPv6) return false;
   return found(p, end);
 }
 
