@@ -9,6 +9,7 @@ import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalAddress, isAddress } from '../src/address.js';
 import { QUOTE_LIMIT, quote, RuleError } from '../src/errors.js';
 import { IpMap, IpSet } from '../src/ipset.js';
 import {
@@ -183,6 +184,7 @@ interface OracleRun {
   ipaddrChecks: number;
   blockListChecks: number;
   twin: Failure[];
+  address: Failure[];
   refused: Failure[];
   ipaddr: Failure[];
   blockList: Failure[];
@@ -200,6 +202,7 @@ function run(): OracleRun {
     ipaddrChecks: 0,
     blockListChecks: 0,
     twin: [],
+    address: [],
     refused: [],
     ipaddr: [],
     blockList: [],
@@ -263,6 +266,16 @@ function checkSet(result: OracleRun, set: number, rng: Rng, rules: string[], que
           `get ${winner?.index}; got ${has}, ${JSON.stringify(match)}, ${got}`,
       });
     }
+
+    // The parser on its own: canonicalAddress and isAddress.
+    const canonical = addr === null ? null : formatAddress(addr);
+    const actualCanonical = canonicalAddress(text);
+    if (actualCanonical !== canonical || isAddress(text) !== (addr !== null)) {
+      result.address.push({
+        where: where(query, text),
+        detail: `expected ${canonical}, got ${actualCanonical} (isAddress ${isAddress(text)})`,
+      });
+    }
     if (addr === null) continue;
 
     if (viaIpaddr.isUsable) {
@@ -319,6 +332,11 @@ lookups('agree with the brute-force twin on 100,000 seeded random queries', () =
   assert.ok(misses > result.queries / 8, `Expected many misses, got ${misses}`);
   assert.ok(result.mappedSpellings > result.queries / 20, 'Expected many mapped spellings');
   assert.ok(result.queries - result.addresses > result.queries / 20, 'Expected non-addresses');
+});
+
+lookups('canonicalAddress and isAddress agree with the twin on every query', () => {
+  const result = run();
+  assert.equal(result.address.length, 0, describe(result.address));
 });
 
 lookups('build from every random rule set that the twin accepts', () => {
@@ -415,6 +433,50 @@ building('throws RuleError with ERR_INVALID_RULE exactly when the twin refuses a
     }
   }
   assert.ok(refused > total / 4 && refused < (total * 3) / 4, `Expected a mix, ${refused} refused`);
+  assert.equal(failures.length, 0, describe(failures));
+});
+
+/** Valid rules at the edges of issue 2's forms, each with its reason. */
+const EDGE_RULES: [string, string][] = [
+  [`10.0.0.0/${'0'.repeat(100)}8`, 'Python takes any zero padding of a length'],
+  ['::/000', 'a padded zero length'],
+  ['0.0.0.0/0.0.0.0', 'all zeros read as a netmask: all of IPv4'],
+  ['10.0.0.0/255.255.255.255', 'all ones read as a netmask: one address'],
+  ['1:2:3:4:5:6:7::/128', '"::" for the last group'],
+  ['::ffff:1.2.3.4-::ffff:1.2.3.4', 'a one-address mapped range'],
+  ['255.255.255.255-255.255.255.255', 'the top of IPv4'],
+  ['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'all of IPv6 as a range, IPv4 not in it'],
+  ['::fffe:ffff:ffff-::1:0:0:0', 'an IPv6 range over the mapped block'],
+  ['fe80::1%eth0-fe80::9%eth0', 'zones on both ends of a range'],
+  ['fe80::1%br-0', 'a zone id holding "-", as Linux bridges are named'],
+  ['fe80::%br-0/64', 'the same in a prefix rule'],
+];
+
+building('builds and matches as the twin does at the edges of every form', () => {
+  const rng = new Rng(deriveSeed(SEED, 0xed9e));
+  const failures: Failure[] = [];
+  for (const [rule, why] of EDGE_RULES) {
+    assert.ok(parseRule(rule).ok, `Expected the twin to take ${rule}: ${why}`);
+    let set: IpSet;
+    try {
+      set = IpSet.from([rule]);
+    } catch (error) {
+      failures.push({ where: `${quote(rule)} (${why})`, detail: `threw ${String(error)}` });
+      continue;
+    }
+    const twin = new ReferenceMap([[rule, 0] as const]);
+    const targets = queryTargets([rule]);
+    for (let i = 0; i < 2000; i++) {
+      const text = randomQuery(rng, targets);
+      const expected = twin.lookup(text) !== undefined;
+      if (set.has(text) !== expected) {
+        failures.push({
+          where: `seed ${SEED} ${quote(rule)} query ${quote(text)}`,
+          detail: `expected has ${expected}, got ${!expected}`,
+        });
+      }
+    }
+  }
   assert.equal(failures.length, 0, describe(failures));
 });
 
