@@ -37,8 +37,9 @@ function sizeLabel(n: number): string {
   return String(n);
 }
 
-/** timeLabel writes a time for an axis: 10 ns, 1 µs, 1 ms. */
+/** timeLabel writes a time for an axis: 10 ns, 1 µs, 1 ms, 1 s. */
 function timeLabel(ns: number): string {
+  if (ns >= 1e9) return `${ns / 1e9} s`;
   if (ns >= 1e6) return `${ns / 1e6} ms`;
   if (ns >= 1e3) return `${ns / 1e3} µs`;
   return `${ns} ns`;

@@ -337,6 +337,13 @@ function targets(rows: Row[]): Target[] {
   return list;
 }
 
+/** memoryCell writes bytes per rule; an RSS reading is a lower bound, useless at or below 0. */
+function memoryCell(row: Row): string {
+  if (row.bytesPerRule === null) return '-';
+  if (!row.memoryMeasure.startsWith('RSS')) return fixed(row.bytesPerRule);
+  return row.bytesPerRule > 0 ? `>= ${fixed(row.bytesPerRule)}` : 'n/a';
+}
+
 /** render writes the report as markdown. */
 function render(
   rows: Row[],
@@ -398,9 +405,7 @@ function render(
         row.size.toLocaleString('en-US'),
         row.library,
         row.buildMs === null ? '-' : fixed(row.buildMs),
-        row.bytesPerRule === null
-          ? '-'
-          : `${row.memoryMeasure.startsWith('RSS') ? '>= ' : ''}${fixed(row.bytesPerRule)}`,
+        memoryCell(row),
         row.nsPerLookup === null ? row.note : fixed(row.nsPerLookup),
         row.rmePercent === null ? '-' : fixed(row.rmePercent),
         row.nsPerLookup === null || !ipgateAt.get(row.size)?.nsPerLookup
