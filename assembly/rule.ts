@@ -159,13 +159,21 @@ export function addRule(p: usize, len: usize, value: u32): i32 {
   if (len == 0) return ERR_EMPTY;
   const end = p + len;
   let slash = end;
-  let dash = end;
   for (let q = p; q < end; q++) {
-    const c = load<u8>(q);
-    if (c == 0x2f && slash == end) slash = q;
-    else if (c == 0x2d && dash == end) dash = q;
+    if (load<u8>(q) == 0x2f) {
+      slash = q;
+      break;
+    }
   }
-  // Ranges carry no length, so only a dash without a slash makes a range.
-  if (slash == end && dash != end) return stageRange(p, dash, end, value);
-  return stageCidr(p, slash, end, value);
+  if (slash != end || parseAddress(p, end) != 0) return stageCidr(p, slash, end, value);
+
+  // A zone id may hold a dash too, so a range is split at the first dash
+  // with an address on either side.
+  for (let dash = p; dash < end; dash++) {
+    if (load<u8>(dash) != 0x2d) continue;
+    if (parseAddress(p, dash) != 0 && parseAddress(dash + 1, end) != 0) {
+      return stageRange(p, dash, end, value);
+    }
+  }
+  return ERR_ADDRESS;
 }

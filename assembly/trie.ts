@@ -80,6 +80,7 @@ export function reserve(bytes: usize): bool {
 
 /** heapTop returns the first free byte, where long input may be written. */
 export function heapTop(): usize {
+  if (top == 0) top = (__heap_base + 15) & ~15;
   return top;
 }
 

@@ -127,7 +127,6 @@ function headerText(value: string | string[] | undefined): string {
  */
 export class ProxyTrust {
   readonly #matcher: Matcher;
-  #words: Uint32Array;
   readonly #flags: number;
   readonly #maxHops: number;
   readonly #header: string;
@@ -144,7 +143,6 @@ export class ProxyTrust {
     const set = trusted instanceof IpSet || trusted === undefined ? trusted : IpSet.from(trusted);
 
     this.#matcher = set === undefined ? new Matcher(instantiate()) : matcherOf(set);
-    this.#words = new Uint32Array(this.#matcher.core.memory.buffer, 0, 16);
     this.#flags = (all ? TRUST_ALL : 0) | (options.header === 'forwarded' ? FORWARDED : 0);
     this.#maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
     this.#header = options.header ?? 'x-forwarded-for';
@@ -180,15 +178,14 @@ export class ProxyTrust {
     const flags = this.#configured ? this.#flags : 0;
 
     // Peer and header go side by side in SCRATCH, or past the heap if longer.
-    let matcher = this.#matcher;
+    const matcher = this.#matcher;
     const length = peer.length + header.length;
     let at = AT;
     if (length > LIMIT) {
       at = matcher.core.spare(length);
+      // Growing memory detaches the old buffer, which leaves the view empty.
+      if (matcher.bytes.length === 0) matcher.renew();
       if (at === 0) return { clientIp: null, hop: null, reason: 'too-many-hops' };
-      if (matcher.bytes.length === 0) {
-        matcher = this.#renew();
-      }
     }
     writeAscii(matcher.bytes, at, peer);
     writeAscii(matcher.bytes, at + peer.length, header);
@@ -205,8 +202,8 @@ export class ProxyTrust {
     if (reason !== 'peer' && reason !== 'forwarded' && reason !== 'all-trusted') {
       return { clientIp: null, hop: null, reason };
     }
-    const clientIp = this.#text(peer, header, at);
-    return { clientIp, hop: this.#words[HOP_WORD]!, reason };
+    const clientIp = this.#text(peer, header, at, matcher.words);
+    return { clientIp, hop: matcher.words[HOP_WORD]!, reason };
   }
 
   /**
@@ -214,8 +211,7 @@ export class ProxyTrust {
    * (the parser takes no other spelling), so it is sliced; anything else is
    * formatted from the parsed bytes.
    */
-  #text(peer: string, header: string, at: number): string {
-    const words = this.#words;
+  #text(peer: string, header: string, at: number, words: Uint32Array): string {
     const family = words[FAMILY_WORD]!;
     const start = words[START_WORD]! - at;
     const end = words[END_WORD]! - at;
@@ -227,12 +223,5 @@ export class ProxyTrust {
       if (!text.includes(':')) return text;
     }
     return formatAddress(family, words);
-  }
-
-  /** renew replaces the views of memory after it grew. */
-  #renew(): Matcher {
-    this.#matcher.renew();
-    this.#words = new Uint32Array(this.#matcher.core.memory.buffer, 0, 16);
-    return this.#matcher;
   }
 }

@@ -19,11 +19,14 @@ export class Matcher {
   readonly core: CoreExports;
   /** bytes views the instance's memory; renew it after the memory grows. */
   bytes: Uint8Array;
+  /** words views the RESULT record as u32s; renewed with bytes. */
+  words: Uint32Array;
   readonly #lookup: CoreExports['lookup'];
 
   constructor(core: CoreExports) {
     this.core = core;
     this.bytes = new Uint8Array(core.memory.buffer);
+    this.words = new Uint32Array(core.memory.buffer, 0, 16);
     this.#lookup = core.lookup;
   }
 
@@ -46,9 +49,13 @@ export class Matcher {
     return this.#lookup(SCRATCH_AT, length);
   }
 
-  /** renew replaces the view of memory after the memory grew. */
+  /**
+   * renew replaces the views of memory after it grew. A matcher may be shared
+   * (an IpSet passed to ProxyTrust), so views live here, not with its users.
+   */
   renew(): void {
     this.bytes = new Uint8Array(this.core.memory.buffer);
+    this.words = new Uint32Array(this.core.memory.buffer, 0, 16);
   }
 }
 
