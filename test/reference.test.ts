@@ -16,6 +16,7 @@ import {
   Rng,
   randomAddressText,
   randomJunk,
+  randomQuery,
   randomRule,
   seedFromEnv,
 } from './support/random.js';
@@ -364,6 +365,39 @@ matcher('keeps IPv4 and IPv6 apart except through the mapped block', () => {
   const v4 = new ReferenceMap([['0.0.0.0/0', 1]]);
   assert.is(v4.lookup('::FFFF:102:304')?.value, 1, 'Expected a mapped query to match IPv4');
   assert.is(v4.lookup('::102:304'), undefined, 'Expected a compatible query to stay IPv6');
+});
+
+matcher('agrees with net.BlockList, family given, within one family', () => {
+  const rng = new Rng(deriveSeed(SEED, 6));
+  let compared = 0;
+  for (let set = 0; set < 400; set++) {
+    // Node matches IPv4 queries against IPv6 rules through the mapped block,
+    // so each set holds one family and is asked about that family only.
+    const family = set % 2 === 0 ? 4 : 6;
+    const rules: string[] = [];
+    const list = new net.BlockList();
+    const name = family === 4 ? 'ipv4' : 'ipv6';
+    for (let i = rng.between(1, 10); i > 0; i--) {
+      const parsed = parseRule(randomRule(rng, undefined, rng.pick(['cidr', 'range'] as const)));
+      if (!parsed.ok) continue;
+      for (const prefix of parsed.prefixes) {
+        if (prefix.family !== family) continue;
+        rules.push(`${formatAddress(prefix)}/${prefix.bits}`);
+        list.addSubnet(formatAddress(prefix), prefix.bits, name);
+      }
+    }
+    const map = new ReferenceMap(rules.map((rule) => [rule, true] as const));
+    const targets = rules.map((rule) => parseRule(rule)).flatMap((r) => (r.ok ? r.prefixes : []));
+    for (let q = 0; q < 50; q++) {
+      const addr = parseAddress(randomQuery(rng, targets));
+      if (addr === null || addr.family !== family) continue;
+      compared++;
+      const text = formatAddress(addr);
+      const label = `${text} in ${JSON.stringify(rules)} (seed ${SEED}, set ${set})`;
+      assert.is(map.lookup(text) !== undefined, list.check(text, name), `Expected ${label}`);
+    }
+  }
+  assert.ok(compared > 10_000, `Expected 10,000 comparisons, made ${compared}`);
 });
 
 matcher('throws on a bad rule and finds nothing for non-addresses', () => {
