@@ -6,24 +6,31 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** BUILD_OUTPUTS are the last file each build step writes. */
-export const BUILD_OUTPUTS = ['build/ipgate.wasm', 'dist/cli/main.js', 'dist/index.cjs'];
-
-/** BUILD_INPUTS are the sources and settings of all the build steps. */
-export const BUILD_INPUTS = ['assembly', 'src', 'asconfig.json', 'tsconfig.build.json'];
+/**
+ * BUILD_STEPS pair the last file each build step writes with the sources
+ * and settings it reads, so that a change to the TypeScript does not call
+ * the WebAssembly stale.
+ */
+export const BUILD_STEPS: readonly { output: string; inputs: readonly string[] }[] = [
+  { output: 'build/ipgate.wasm', inputs: ['assembly', 'asconfig.json'] },
+  { output: 'dist/cli/main.js', inputs: ['src', 'tsconfig.json', 'tsconfig.build.json'] },
+  { output: 'dist/index.cjs', inputs: ['src', 'scripts/build-cjs.js', 'scripts/cjs-shims.js'] },
+];
 
 /**
  * staleReason says why the build under `root` must run again, or returns
- * null when it need not: an output is missing, or an input is newer than
- * the oldest output.
+ * null when it need not: an output is missing, or one of its inputs is
+ * newer than it.
  */
 export function staleReason(root: string): string | null {
-  const missing = BUILD_OUTPUTS.find((output) => !existsSync(join(root, output)));
-  if (missing !== undefined) return `${missing} is missing`;
-
-  const built = Math.min(...BUILD_OUTPUTS.map((output) => statSync(join(root, output)).mtimeMs));
-  const changed = BUILD_INPUTS.find((input) => newest(join(root, input)) > built);
-  return changed === undefined ? null : `${changed} changed since the last build`;
+  for (const { output, inputs } of BUILD_STEPS) {
+    const path = join(root, output);
+    if (!existsSync(path)) return `${output} is missing`;
+    const built = statSync(path).mtimeMs;
+    const changed = inputs.find((input) => newest(join(root, input)) > built);
+    if (changed !== undefined) return `${changed} changed since ${output} was built`;
+  }
+  return null;
 }
 
 /** newest returns the latest modification time of `path` or anything under it. */

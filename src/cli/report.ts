@@ -13,9 +13,8 @@ export const LIST_LIMIT = 12;
 export const REASON_TEXT: Readonly<Record<VerdictReason, string>> = {
   unrestricted: 'ALLOWED_IP_BLOCKS is empty, so every client passes',
   exempt: 'the path is exempt from the allowlist (IPGATE_EXEMPT_PATHS)',
-  'untrusted-forwarding':
-    'the request carries X-Forwarded-For but no proxy is trusted, so the client is unknown',
-  'no-client-address': 'no client address could be read: no peer, a malformed hop or too many',
+  'untrusted-forwarding': 'the request carries X-Forwarded-For but no proxy is trusted',
+  'no-client-address': 'there is no peer, a malformed hop was reached, or too many hops',
   allowed: 'the client matches a rule of the allowlist',
   'not-allowed': 'the client matches no rule of the allowlist',
 };
