@@ -642,6 +642,26 @@ async function expressWith(
   }
 }
 
+expressOnly('judges the whole path when mounted under a prefix', async () => {
+  // Inside app.use('/admin', ...) Express shows req.url as '/capture'.
+  let hits = 0;
+  const app = express();
+  app.use('/admin', middleware(createGate({ allow: ELSEWHERE })), (_req, res) => {
+    hits++;
+    res.end('admin');
+  });
+  const server = createServer(app);
+  const port = await listen(server, '127.0.0.1');
+  try {
+    for (const path of ['/admin/capture', '/admin/e/', '/admin/x']) {
+      assertDenied(await send({ host: '127.0.0.1', port, path }));
+    }
+    assert.is(hits, 0);
+  } finally {
+    await close(server);
+  }
+});
+
 expressOnly('lets onDenied answer, or only look', async () => {
   await expressWith(
     (_req, res, verdict) => {

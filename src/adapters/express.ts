@@ -47,9 +47,10 @@ export interface MiddlewareOptions<Req extends IncomingMessage, Res extends Serv
  * middleware returns a middleware that asks `gate` about each request. Use
  * it first, before body parsers, static files and routes: a denied request
  * gets a 403 (or whatever `options.onDenied` answers) and `next` is never
- * called, so nothing after it runs. An allowed request carries its verdict as
- * `req.ipgate` and goes through `gate.secure`, which may answer with a
- * redirect to HTTPS, before `next()`.
+ * called, so nothing after it runs. Every request carries its verdict as
+ * `req.ipgate`; an allowed one goes through `gate.secure`, which may answer
+ * with a redirect to HTTPS, before `next()`. Mounted under a path, it judges
+ * the whole path (`req.originalUrl`), not the part below the mount point.
  *
  * An error thrown or rejected by `onDenied` goes to `next(error)`, so the
  * application's error handlers answer, and the routes still never run.

@@ -60,9 +60,9 @@ export interface PluginOptions {
  * arrange), so registered at the root it covers every route, also those of
  * plugins registered before or after it. `onRequest` runs before body parsing,
  * validation and handlers, so a denied request reaches none of them: it gets
- * a 403 or whatever `onDenied` sends. An allowed request carries its verdict
- * as `request.ipgate` and goes through `gate.secure`, which may answer with
- * a redirect to HTTPS instead.
+ * a 403 or whatever `onDenied` sends. Every request carries its verdict as
+ * `request.ipgate`; an allowed one goes through `gate.secure`, which may
+ * answer with a redirect to HTTPS instead.
  *
  * An error thrown or rejected by `onDenied` goes to Fastify's error handler.
  * Registration fails with ERR_INVALID_OPTION for a missing `gate` or an

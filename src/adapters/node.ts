@@ -39,8 +39,8 @@ export interface GuardOptions<Req extends NodeRequest, Res extends NodeResponse>
 /**
  * guard returns a request listener that asks `gate` about each request
  * before `handler` sees it. A denied request never reaches `handler`: it gets
- * a 403 (see `sendDenied`) or whatever `options.onDenied` answers. An
- * allowed one carries its verdict as `req.ipgate`, goes through
+ * a 403 (see `sendDenied`) or whatever `options.onDenied` answers. Every
+ * request carries its verdict as `req.ipgate`; an allowed one goes through
  * `gate.secure` (which may answer with a redirect to HTTPS instead), then
  * reaches `handler`, whose return value the listener returns.
  *

@@ -33,12 +33,20 @@ export const DENIED_TEXT = 'Forbidden\n';
 /** DENIED_JSON is the body of a denial for a client that prefers JSON. */
 export const DENIED_JSON = '{"error":"forbidden"}';
 
-/** checkNodeRequest asks `gate` about a Node request. Never throws. */
+/**
+ * checkNodeRequest asks `gate` about a Node request. Never throws.
+ *
+ * NOTE: the path is `req.originalUrl` where there is one. Express and
+ * Connect cut the mount path off `req.url` inside a mounted middleware, so
+ * that under `app.use('/admin', ...)` a request for `/admin/capture` would
+ * otherwise look like the exempt `/capture`.
+ */
 export function checkNodeRequest(gate: Gate, req: NodeRequest): Verdict {
+  const original = (req as { originalUrl?: unknown }).originalUrl;
   return gate.check({
     remoteAddress: req.socket?.remoteAddress,
     headers: req.headers,
-    url: req.url,
+    url: typeof original === 'string' ? original : req.url,
   });
 }
 
