@@ -19,7 +19,12 @@ function raises(fn: () => unknown): Error & { code?: string } {
   } catch (error) {
     return error as Error & { code?: string };
   }
-  throw new assert.Assertion({ message: 'Expected the call to throw', operator: 'throws' });
+  throw new assert.Assertion({
+    message: 'Expected the call to throw',
+    operator: 'throws',
+    expects: 'an error',
+    actual: 'a return',
+  });
 }
 
 const generate = suite('generateSecretKey');
