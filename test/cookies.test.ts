@@ -1,14 +1,18 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { type AddressInfo, Socket } from 'node:net';
 import { parseSetCookie, type SetCookie, stringifySetCookie } from 'cookie';
+import express from 'express';
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  COOKIE_WARNING_LIMIT,
   type CookieFix,
   CookiePolicy,
   type CookiePolicyOptions,
   isSecureRequest,
   rewriteSetCookie,
+  secureCookies,
 } from '../src/cookies.js';
 import {
   APP_COOKIES,
@@ -21,7 +25,7 @@ import {
   startRaw,
   type TestServer,
 } from './support/cookie-servers.js';
-import { trustLoopback, trustNobody } from './support/cookie-trust.js';
+import { ELSEWHERE, LOOPBACK, trustLoopback } from './support/cookie-trust.js';
 
 /** cookiesByName parses a response's Set-Cookie lines with the cookie package. */
 function cookiesByName(reply: Reply): Map<string, SetCookie> {
@@ -344,12 +348,15 @@ construct('survives a throwing onWarning', () => {
 type Start = (options: ServerOptions) => Promise<TestServer>;
 
 const FRAMEWORKS: Array<[name: string, start: Start]> = [
-  ['node:http', startRaw],
-  ['Express', startExpress],
-  ['Fastify', startFastify],
+  ['node:http with a CookiePolicy', (options) => startRaw(options, 'policy')],
+  ['Express with a CookiePolicy', (options) => startExpress(options, 'policy')],
+  ['Fastify with a CookiePolicy', (options) => startFastify(options, 'policy')],
+  ['node:http through ipgate/node', (options) => startRaw(options, 'adapter')],
+  ['Express through ipgate/express', (options) => startExpress(options, 'adapter')],
+  ['Fastify through ipgate/fastify', (options) => startFastify(options, 'adapter')],
 ];
 
-const ON: ServerOptions['policy'] = GOOD_OPTIONS;
+const ON: ServerOptions = { secureCookies: true };
 
 /**
  * HOST_FIXES are the warnings the broken `__Host-b` of APP_COOKIES earns
@@ -371,10 +378,10 @@ async function serve(start: Start, options: ServerOptions, fn: (server: TestServ
 }
 
 for (const [name, start] of FRAMEWORKS) {
-  const framework = suite(`CookiePolicy on a real ${name} server`);
+  const framework = suite(`real ${name}`);
 
   framework('redirects a plain GET to https with 301, keeping host, path and query', () =>
-    serve(start, { policy: ON }, async (server) => {
+    serve(start, ON, async (server) => {
       const reply = await send(server.port, { path: '/login?next=%2Fhome' });
       assert.is(reply.status, 301);
       assert.is(reply.location, 'https://app.example/login?next=%2Fhome');
@@ -384,7 +391,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('redirects HEAD with 301 and other methods with 308', () =>
-    serve(start, { policy: ON }, async (server) => {
+    serve(start, ON, async (server) => {
       assert.is((await send(server.port, { method: 'HEAD', path: '/x' })).status, 301);
       const post = await send(server.port, { method: 'POST', path: '/api/event' });
       assert.is(post.status, 308);
@@ -395,7 +402,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('keeps the port of the Host header, except the plain-HTTP port 80', () =>
-    serve(start, { policy: ON }, async (server) => {
+    serve(start, ON, async (server) => {
       const cases: Array<[string, string]> = [
         ['app.example:80', 'https://app.example/'],
         ['app.example:8443', 'https://app.example:8443/'],
@@ -409,7 +416,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('answers 400, not a redirect, for a Host that is not host[:port]', () =>
-    serve(start, { policy: ON }, async (server) => {
+    serve(start, ON, async (server) => {
       const hosts = [
         'evil.example/path',
         'user@evil.example',
@@ -432,7 +439,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('never redirects /_health, and does not warn for it', () =>
-    serve(start, { policy: ON }, async (server) => {
+    serve(start, ON, async (server) => {
       for (const path of ['/_health', '/_health/', '/_health/ready', '/_health?probe=1']) {
         const reply = await send(server.port, { path });
         assert.is(reply.status, 200, path);
@@ -443,7 +450,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('redirects paths that only look like /_health', () =>
-    serve(start, { policy: ON }, async (server) => {
+    serve(start, ON, async (server) => {
       for (const path of ['/_healthz', '/x/_health', '/_health/../login', '/%5Fhealth']) {
         assert.is((await send(server.port, { path })).status, 301, path);
       }
@@ -451,7 +458,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('with the redirect disabled, runs the app, adds Secure and warns once', () =>
-    serve(start, { policy: { ...ON, disableSslRedirect: true } }, async (server) => {
+    serve(start, { ...ON, disableSslRedirect: true }, async (server) => {
       for (let i = 0; i < 3; i++) {
         const reply = await send(server.port, { path: '/login' });
         assert.is(reply.status, 200);
@@ -464,41 +471,33 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('behind a trusted TLS proxy, X-Forwarded-Proto: https stops the redirect', () =>
-    serve(
-      start,
-      { policy: { ...ON, behindProxy: true, trust: trustLoopback() } },
-      async (server) => {
-        // What a TLS-terminating proxy on the same host sends: no loop.
-        const reply = await send(server.port, { headers: { 'x-forwarded-proto': 'https' } });
-        assert.is(reply.status, 200);
-        assertAppCookies(reply, true);
-        // The proxy forwards plain HTTP as http: that is redirected.
-        const plain = await send(server.port, { headers: { 'x-forwarded-proto': 'http' } });
-        assert.is(plain.status, 301);
-        assert.equal(server.warnings, HOST_FIXES);
-      },
-    ),
+    serve(start, { ...ON, behindProxy: true, trusted: LOOPBACK }, async (server) => {
+      // What a TLS-terminating proxy on the same host sends: no loop.
+      const reply = await send(server.port, { headers: { 'x-forwarded-proto': 'https' } });
+      assert.is(reply.status, 200);
+      assertAppCookies(reply, true);
+      // The proxy forwards plain HTTP as http: that is redirected.
+      const plain = await send(server.port, { headers: { 'x-forwarded-proto': 'http' } });
+      assert.is(plain.status, 301);
+      assert.equal(server.warnings, HOST_FIXES);
+    }),
   );
 
   framework('reads the rightmost X-Forwarded-Proto across header lines', () =>
-    serve(
-      start,
-      { policy: { ...ON, behindProxy: true, trust: trustLoopback() } },
-      async (server) => {
-        const appended = { 'x-forwarded-proto': ['http', 'https'] };
-        assert.is((await send(server.port, { headers: appended })).status, 200);
-        const forged = { 'x-forwarded-proto': ['https', 'http'] };
-        assert.is((await send(server.port, { headers: forged })).status, 301);
-        assert.is(
-          (await send(server.port, { headers: { 'x-forwarded-proto': 'https, http' } })).status,
-          301,
-        );
-      },
-    ),
+    serve(start, { ...ON, behindProxy: true, trusted: LOOPBACK }, async (server) => {
+      const appended = { 'x-forwarded-proto': ['http', 'https'] };
+      assert.is((await send(server.port, { headers: appended })).status, 200);
+      const forged = { 'x-forwarded-proto': ['https', 'http'] };
+      assert.is((await send(server.port, { headers: forged })).status, 301);
+      assert.is(
+        (await send(server.port, { headers: { 'x-forwarded-proto': 'https, http' } })).status,
+        301,
+      );
+    }),
   );
 
   framework('a forged X-Forwarded-Proto from an untrusted peer changes nothing', () =>
-    serve(start, { policy: { ...ON, behindProxy: true, trust: trustNobody() } }, async (server) => {
+    serve(start, { ...ON, behindProxy: true, trusted: ELSEWHERE }, async (server) => {
       for (let i = 0; i < 3; i++) {
         const reply = await send(server.port, { headers: { 'x-forwarded-proto': 'https' } });
         assert.is(reply.status, 301);
@@ -514,7 +513,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('without behindProxy, even a trusted peer cannot vouch for https', () =>
-    serve(start, { policy: { ...ON, trust: trustLoopback() } }, async (server) => {
+    serve(start, { ...ON, trusted: LOOPBACK }, async (server) => {
       const reply = await send(server.port, { headers: { 'x-forwarded-proto': 'https' } });
       assert.is(reply.status, 301);
       assert.match(server.warnings[0]!, /because behindProxy \(IS_BEHIND_PROXY\) is off/);
@@ -522,7 +521,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('a TLS connection is secure: no redirect, Secure cookies', () =>
-    serve(start, { policy: ON, tls: true }, async (server) => {
+    serve(start, { ...ON, tls: true }, async (server) => {
       const reply = await send(server.port, { tls: true, path: '/login' });
       assert.is(reply.status, 200);
       assertAppCookies(reply, true);
@@ -531,7 +530,7 @@ for (const [name, start] of FRAMEWORKS) {
   );
 
   framework('with secure cookies off: no redirect, and only the rules add Secure', () =>
-    serve(start, { policy: { ...ON, secureCookies: false } }, async (server) => {
+    serve(start, { secureCookies: false }, async (server) => {
       const reply = await send(server.port, { path: '/login' });
       assert.is(reply.status, 200);
       assertAppCookies(reply, false);
@@ -583,7 +582,151 @@ helper('with addSecure off, enforces only the rules', async () => {
   }
 });
 
+helper('applies the options of the latest call, wrapping only once', () => {
+  const res = exchange({}).res;
+  const setHeader = secureCookies(res, { addSecure: false }).setHeader;
+  secureCookies(res, { addSecure: true });
+  assert.is(res.setHeader, setHeader);
+  res.setHeader('Set-Cookie', 'a=1');
+  assert.equal(res.getHeader('set-cookie'), 'a=1; Secure');
+});
+
+helper('leaves other headers and non-string values alone', () => {
+  const res = secureCookies(exchange({}).res);
+  res.setHeader('X-Cookie-Note', 'a=1');
+  res.setHeader('Set-Cookie', 42);
+  res.appendHeader('set-cookie', ['b=2', 'c=3; Secure']);
+  assert.is(res.getHeader('x-cookie-note'), 'a=1');
+  assert.equal(res.getHeader('set-cookie'), [42, 'b=2; Secure', 'c=3; Secure']);
+});
+
+helper('sees cookies given to setHeaders as a Map', () => {
+  const res = secureCookies(exchange({}).res);
+  res.setHeaders(new Map([['set-cookie', ['a=1', '__Host-b=2']]]));
+  assert.equal(res.getHeader('set-cookie'), ['a=1; Secure', '__Host-b=2; Secure; Path=/']);
+});
+
+// ---------------------------------------------------------------------------
+
+const handle = suite('CookiePolicy.handle');
+
+/**
+ * exchange builds a request and its response with no connection behind
+ * them: headers set on the response can be read back with getHeader.
+ */
+function exchange(
+  headers: Record<string, string>,
+  { url = '/', method = 'GET', peer = '127.0.0.1' } = {},
+): { req: IncomingMessage; res: ServerResponse } {
+  const socket = new Socket();
+  Object.defineProperty(socket, 'remoteAddress', { value: peer });
+  const req = new IncomingMessage(socket);
+  Object.assign(req, { headers, url, method });
+  return { req, res: new ServerResponse(req) };
+}
+
+function policy(options: Partial<CookiePolicyOptions> = {}, warnings: string[] = []) {
+  return new CookiePolicy({
+    ...GOOD_OPTIONS,
+    onWarning: (text) => warnings.push(text),
+    ...options,
+  });
+}
+
+handle('redirects with a Location built from Host and the original URL', () => {
+  const { req, res } = exchange({ host: 'app.example' }, { url: '/a?b=c' });
+  assert.is(policy().handle(req, res), true);
+  assert.is(res.statusCode, 301);
+  assert.is(res.getHeader('location'), 'https://app.example/a?b=c');
+});
+
+handle('answers 400 for a missing Host or a target that is not a path', () => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{}, '/'],
+    [{ host: 'app.example' }, 'http://evil.example/'],
+    [{ host: 'app.example' }, '*'],
+    // Raw bytes above ASCII would be sent on unescaped into Location.
+    [{ host: 'app.example' }, '/caf\u00e9'],
+    [{ host: 'app.example' }, '/a b'],
+  ];
+  for (const [headers, url] of cases) {
+    const { req, res } = exchange(headers, { url });
+    assert.is(policy().handle(req, res), true, url);
+    assert.is(res.statusCode, 400, url);
+    assert.is(res.getHeader('location'), undefined, url);
+  }
+});
+
+handle("uses Express's originalUrl, which keeps the mount point", () => {
+  const { req, res } = exchange({ host: 'app.example' }, { url: '/login' });
+  Object.assign(req, { originalUrl: '/admin/login' });
+  policy().handle(req, res);
+  assert.is(res.getHeader('location'), 'https://app.example/admin/login');
+});
+
+handle('judges the _health exemption on the original URL too', () => {
+  const { req, res } = exchange({ host: 'app.example' }, { url: '/_health' });
+  Object.assign(req, { originalUrl: '/admin/_health' });
+  assert.is(policy().handle(req, res), true);
+});
+
+handle('returns false and adds Secure on an encrypted socket', () => {
+  const { req, res } = exchange({ host: 'app.example' });
+  Object.defineProperty(req.socket, 'encrypted', { value: true });
+  assert.is(policy().handle(req, res), false);
+  res.setHeader('Set-Cookie', 'a=1');
+  assert.is(res.getHeader('set-cookie'), 'a=1; Secure');
+});
+
+handle('names a missing trust as the reason X-Forwarded-Proto was ignored', () => {
+  const warnings: string[] = [];
+  const { req, res } = exchange({ host: 'a', 'x-forwarded-proto': 'https' });
+  policy({ behindProxy: true, trust: null }, warnings).handle(req, res);
+  assert.match(warnings[0]!, /because no proxy is trusted\./);
+});
+
+handle('warns about at most COOKIE_WARNING_LIMIT cookie fixes', () => {
+  const warnings: string[] = [];
+  const cookies = policy({ secureCookies: false }, warnings);
+  for (let i = 0; i < 3 * COOKIE_WARNING_LIMIT; i++) {
+    const { req, res } = exchange({ host: 'a' });
+    cookies.handle(req, res);
+    res.setHeader('Set-Cookie', `__Secure-n${i}=1`);
+  }
+  assert.is(warnings.length, COOKIE_WARNING_LIMIT);
+});
+
+handle('does not redirect once the headers are sent', () => {
+  const { req, res } = exchange({ host: 'app.example' });
+  Object.defineProperty(res, 'headersSent', { value: true });
+  assert.is(policy().handle(req, res), true);
+  assert.is(res.getHeader('location'), undefined);
+});
+
+const mounted = suite('CookiePolicy under a mounted Express middleware');
+
+mounted('redirects to the whole path, not the part below the mount point', async () => {
+  const cookies = policy();
+  const app = express();
+  app.use('/admin', (req, res, next) => {
+    if (!cookies.handle(req, res)) next();
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const reply = await send(port, { path: '/admin/login?x=1' });
+    assert.is(reply.status, 301);
+    assert.is(reply.location, 'https://app.example/admin/login?x=1');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
 rewrite.run();
 secure.run();
 construct.run();
 helper.run();
+handle.run();
+mounted.run();

@@ -1,8 +1,9 @@
 /**
  * Real servers on loopback for the cookie tests: node:http, Express and
- * Fastify, each applying a CookiePolicy in its own request hook and setting
- * the same cookies through its own API, plus a plain client that can speak
- * TLS without a certificate.
+ * Fastify, each setting the same cookies through its own API, with the
+ * cookie policy in front in one of two ways: a CookiePolicy called from the
+ * framework's own request hook, or the package's adapter for it around a
+ * Gate. Plus a plain client that can speak TLS without a certificate.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -10,7 +11,12 @@ import type { AddressInfo } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
 import express from 'express';
 import Fastify from 'fastify';
-import { CookiePolicy, type CookiePolicyOptions, secureCookies } from '../../src/cookies.js';
+import { middleware } from '../../src/adapters/express.js';
+import { plugin } from '../../src/adapters/fastify.js';
+import { guard } from '../../src/adapters/node.js';
+import { CookiePolicy, secureCookies } from '../../src/cookies.js';
+import { createGate, type Gate } from '../../src/gate.js';
+import { ProxyTrust } from '../../src/proxy-trust.js';
 
 /**
  * APP_COOKIES are what every test application sets, one per rule:
@@ -35,12 +41,23 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Options of the test servers: the policy, or a TLS socket as well. */
+/** Options of the test servers, as a gate's configuration names them. */
 export interface ServerOptions {
-  policy: Omit<CookiePolicyOptions, 'onWarning'>;
+  secureCookies: boolean;
+  disableSslRedirect?: boolean;
+  behindProxy?: boolean;
+  /** trusted lists the trusted proxies' rules; none by default. */
+  trusted?: string[];
   /** tls serves HTTPS with a pre-shared key instead of a certificate. */
   tls?: boolean;
 }
+
+/**
+ * Front says what stands before the application: `policy`, a CookiePolicy
+ * called from the framework's request hook, or `adapter`, the package's
+ * adapter for the framework around a Gate (which calls `gate.secure`).
+ */
+export type Front = 'policy' | 'adapter';
 
 /** PSK is the pre-shared key of the TLS tests; no certificate is needed. */
 const PSK = Buffer.alloc(32, 0x5a);
@@ -63,7 +80,25 @@ const TLS_CLIENT = {
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 function policyFor(options: ServerOptions, warnings: string[]): CookiePolicy {
-  return new CookiePolicy({ ...options.policy, onWarning: (text) => warnings.push(text) });
+  const { trusted = [] } = options;
+  return new CookiePolicy({
+    secureCookies: options.secureCookies,
+    disableSslRedirect: options.disableSslRedirect ?? false,
+    behindProxy: options.behindProxy ?? false,
+    trust: trusted.length > 0 ? new ProxyTrust({ trusted }) : null,
+    onWarning: (text) => warnings.push(text),
+  });
+}
+
+/** gateFor builds an unrestricted Gate with the same cookie settings. */
+function gateFor(options: ServerOptions, warnings: string[]): Gate {
+  return createGate({
+    secureCookies: options.secureCookies,
+    disableSslRedirect: options.disableSslRedirect ?? false,
+    behindProxy: options.behindProxy ?? false,
+    trustedProxies: options.trusted ?? [],
+    onWarning: (text) => warnings.push(text),
+  });
 }
 
 function createServer(options: ServerOptions, handler: Handler): http.Server {
@@ -83,22 +118,29 @@ async function listen(server: http.Server, state: Omit<TestServer, 'port' | 'clo
 }
 
 /**
- * startRaw serves node:http, the policy in front of an application that
- * sets the cookies with setHeader and appendHeader, then calls writeHead.
+ * startRaw serves node:http, an application that sets the cookies with
+ * setHeader and appendHeader, then calls writeHead.
  */
-export async function startRaw(options: ServerOptions): Promise<TestServer> {
+export async function startRaw(options: ServerOptions, front: Front): Promise<TestServer> {
   const state = { warnings: [] as string[], hits: 0 };
-  const policy = policyFor(options, state.warnings);
-  const server = createServer(options, (req, res) => {
-    if (policy.handle(req, res)) return;
+  const app: Handler = (_req, res) => {
     state.hits++;
     res.setHeader('Set-Cookie', [APP_COOKIES[0], APP_COOKIES[1]]);
     res.appendHeader('Set-Cookie', APP_COOKIES[2]);
     res.appendHeader('Set-Cookie', APP_COOKIES.slice(3));
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('app');
-  });
-  return listen(server, state);
+  };
+  let handler: Handler;
+  if (front === 'adapter') {
+    handler = guard(gateFor(options, state.warnings), app) as Handler;
+  } else {
+    const policy = policyFor(options, state.warnings);
+    handler = (req, res) => {
+      if (!policy.handle(req, res)) app(req, res);
+    };
+  }
+  return listen(createServer(options, handler), state);
 }
 
 /**
@@ -130,16 +172,20 @@ export async function startHelper(addSecure: boolean): Promise<TestServer> {
 }
 
 /**
- * startExpress serves Express with the policy in the first middleware and
- * an application that uses res.cookie and res.append.
+ * startExpress serves Express with the policy or the adapter as the first
+ * middleware, and an application that uses res.cookie and res.append.
  */
-export async function startExpress(options: ServerOptions): Promise<TestServer> {
+export async function startExpress(options: ServerOptions, front: Front): Promise<TestServer> {
   const state = { warnings: [] as string[], hits: 0 };
-  const policy = policyFor(options, state.warnings);
   const app = express();
-  app.use((req, res, next) => {
-    if (!policy.handle(req, res)) next();
-  });
+  if (front === 'adapter') {
+    app.use(middleware(gateFor(options, state.warnings)));
+  } else {
+    const policy = policyFor(options, state.warnings);
+    app.use((req, res, next) => {
+      if (!policy.handle(req, res)) next();
+    });
+  }
   app.use((_req, res) => {
     state.hits++;
     res.cookie('plain', '1', { httpOnly: true });
@@ -153,12 +199,12 @@ export async function startExpress(options: ServerOptions): Promise<TestServer> 
 }
 
 /**
- * startFastify serves Fastify with the policy in an onRequest hook, and an
- * application that uses reply.header and @fastify/cookie's setCookie.
+ * startFastify serves Fastify with the policy in an onRequest hook or the
+ * adapter's plugin, and an application that uses reply.header and
+ * @fastify/cookie's setCookie.
  */
-export async function startFastify(options: ServerOptions): Promise<TestServer> {
+export async function startFastify(options: ServerOptions, front: Front): Promise<TestServer> {
   const state = { warnings: [] as string[], hits: 0 };
-  const policy = policyFor(options, state.warnings);
   let server: http.Server | undefined;
   const fastify = Fastify({
     serverFactory: (handler) => {
@@ -167,11 +213,16 @@ export async function startFastify(options: ServerOptions): Promise<TestServer> 
     },
   });
   await fastify.register(fastifyCookie);
-  fastify.addHook('onRequest', (request, reply, done) => {
-    // The policy answered on the raw response; Fastify must not answer too.
-    if (policy.handle(request.raw, reply.raw)) reply.hijack();
-    done();
-  });
+  if (front === 'adapter') {
+    await fastify.register(plugin, { gate: gateFor(options, state.warnings) });
+  } else {
+    const policy = policyFor(options, state.warnings);
+    fastify.addHook('onRequest', (request, reply, done) => {
+      // The policy answered on the raw response; Fastify must not answer too.
+      if (policy.handle(request.raw, reply.raw)) reply.hijack();
+      done();
+    });
+  }
   fastify.all('/*', (_request, reply) => {
     state.hits++;
     reply.header('set-cookie', [APP_COOKIES[0], APP_COOKIES[1]]);
