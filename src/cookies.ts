@@ -254,7 +254,7 @@ export function isSecureRequest(req: IncomingMessage, options: RequestSecurityOp
 export class CookiePolicy {
   readonly #options: CookiePolicyOptions;
   readonly #warned = new Set<string>();
-  readonly #onCookieChange: (name: string, changes: readonly CookieFix[]) => void;
+  readonly #cookieOptions: SecureCookiesOptions;
 
   /** Throws a TypeError with code `ERR_INVALID_OPTION` for a bad option. */
   constructor(options: CookiePolicyOptions) {
@@ -271,7 +271,10 @@ export class CookiePolicy {
     }
 
     this.#options = { ...options };
-    this.#onCookieChange = (name, changes) => this.#reportCookie(name, changes);
+    this.#cookieOptions = {
+      addSecure: options.secureCookies,
+      onChange: (name, changes) => this.#reportCookie(name, changes),
+    };
   }
 
   /**
@@ -308,7 +311,7 @@ export class CookiePolicy {
       }
     }
 
-    secureCookies(res, { addSecure: isOn, onChange: this.#onCookieChange });
+    secureCookies(res, this.#cookieOptions);
     return false;
   }
 
