@@ -257,3 +257,72 @@ export function parseClientAddress(p: usize, end: usize): i32 {
   }
   return family;
 }
+
+/**
+ * formatAddress writes (hi, lo) of `family` at `out` as RFC 5952 text: a
+ * dotted quad for 4; for 6, lower-case hex groups without leading zeros and
+ * the longest run of two or more zero groups (the first of equals) written
+ * "::" (section 4.2). Returns the length, at most 39.
+ */
+export function formatAddress(family: i32, hi: u64, lo: u64, out: usize): i32 {
+  let p = out;
+  if (family == 4) {
+    const v = <u32>(hi >> 32);
+    for (let shift = 24; shift >= 0; shift -= 8) {
+      p = writeDecimal(p, (v >> <u32>shift) & 255);
+      if (shift > 0) store<u8>(p++, 0x2e);
+    }
+    return <i32>(p - out);
+  }
+
+  // The longest run of zero groups, if it is at least two long.
+  let bestStart = -1;
+  let bestLength = 1;
+  let runStart = -1;
+  for (let i = 0; i < 9; i++) {
+    const isZero = i < 8 && groupAt(hi, lo, i) == 0;
+    if (isZero && runStart < 0) runStart = i;
+    if (!isZero && runStart >= 0) {
+      if (i - runStart > bestLength) {
+        bestStart = runStart;
+        bestLength = i - runStart;
+      }
+      runStart = -1;
+    }
+  }
+
+  for (let i = 0; i < 8; i++) {
+    if (i == bestStart) {
+      store<u8>(p++, 0x3a);
+      if (i == 0) store<u8>(p++, 0x3a);
+      i += bestLength - 1;
+      continue;
+    }
+    p = writeHex(p, groupAt(hi, lo, i));
+    if (i < 7) store<u8>(p++, 0x3a);
+  }
+  return <i32>(p - out);
+}
+
+@inline
+function groupAt(hi: u64, lo: u64, i: i32): u32 {
+  const word = i < 4 ? hi : lo;
+  return <u32>((word >> <u64>(48 - 16 * (i & 3))) & 0xffff);
+}
+
+function writeDecimal(p: usize, n: u32): usize {
+  if (n >= 100) store<u8>(p++, 0x30 + n / 100);
+  if (n >= 10) store<u8>(p++, 0x30 + (n / 10) % 10);
+  store<u8>(p++, 0x30 + n % 10);
+  return p;
+}
+
+function writeHex(p: usize, n: u32): usize {
+  let shift = 12;
+  while (shift > 0 && n >> <u32>shift == 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) {
+    const d = (n >> <u32>shift) & 15;
+    store<u8>(p++, d < 10 ? 0x30 + d : 0x57 + d);
+  }
+  return p;
+}

@@ -5,11 +5,18 @@
 // Building a set:        reset(), addRule(p, n, value) per rule, build()
 // Moving it elsewhere:   copy imageSize() bytes from imageOffset() into
 //                        another instance at heapBase(), then attach(offset)
-// Querying:              lookup(p, n), parse(p, n), walk(...); input longer
-//                        than SCRATCH_SIZE goes at spare(n)
+// Querying:              lookup(p, n), parse(p, n), walk(...), format();
+//                        input longer than SCRATCH_SIZE goes at spare(n)
 
-import { parseAddress, parseClientAddress, addrHi, addrLo } from './address';
-import { RESULT_FAMILY, RESULT_HI, RESULT_LO } from './layout';
+import { addrHi, addrLo, formatAddress, parseAddress, parseClientAddress } from './address';
+import {
+  RESULT_END,
+  RESULT_FAMILY,
+  RESULT_HI,
+  RESULT_LO,
+  RESULT_START,
+  TEXT,
+} from './layout';
 import { addRule as stageRule } from './rule';
 import { ERR_NO_MEMORY, NOT_ADDRESS, OK } from './status';
 import { find, heapTop, image, imageSize as sizeOfImage, reserve, start } from './trie';
@@ -24,6 +31,7 @@ export {
   RESULT_START,
   SCRATCH,
   SCRATCH_SIZE,
+  TEXT,
 } from './layout';
 export {
   ERR_ADDRESS,
@@ -82,28 +90,45 @@ export function lookup(p: usize, n: usize): i32 {
 
 /**
  * parse reads the address text at [p, p + n) into RESULT (hi, lo, family,
- * with IPv4-mapped addresses unwrapped) and returns the family, 4 or 6, or 0
- * when the text is not an address.
+ * with IPv4-mapped addresses unwrapped; start and end are p and p + n) and
+ * returns the family, 4 or 6, or 0 when the text is not an address.
  */
 export function parse(p: usize, n: usize): i32 {
-  const family = parseClientAddress(p, p + n);
-  if (family != 0) {
-    store<u64>(RESULT_HI, addrHi);
-    store<u64>(RESULT_LO, addrLo);
-    store<u32>(RESULT_FAMILY, family);
-  }
-  return family;
+  return report(parseClientAddress(p, p + n), p, n);
 }
 
 /** parseRaw is parse without unwrapping IPv4-mapped addresses. */
 export function parseRaw(p: usize, n: usize): i32 {
-  const family = parseAddress(p, p + n);
+  return report(parseAddress(p, p + n), p, n);
+}
+
+function report(family: i32, p: usize, n: usize): i32 {
   if (family != 0) {
     store<u64>(RESULT_HI, addrHi);
     store<u64>(RESULT_LO, addrLo);
     store<u32>(RESULT_FAMILY, family);
+    store<u32>(RESULT_START, <u32>p);
+    store<u32>(RESULT_END, <u32>(p + n));
   }
   return family;
+}
+
+/**
+ * format writes the address in RESULT (as left by parse or walk) at TEXT as
+ * canonical text, RFC 5952 for IPv6, and returns its length; the length is
+ * negated when the text the address was read from, at RESULT_START to
+ * RESULT_END, is already exactly that, so the caller can keep its own copy.
+ */
+export function format(): i32 {
+  const family = <i32>load<u32>(RESULT_FAMILY);
+  const length = formatAddress(family, load<u64>(RESULT_HI), load<u64>(RESULT_LO), TEXT);
+  const start = <usize>load<u32>(RESULT_START);
+  const end = <usize>load<u32>(RESULT_END);
+  if (end - start != <usize>length) return length;
+  for (let i: usize = 0; i < <usize>length; i++) {
+    if (load<u8>(start + i) != load<u8>(TEXT + i)) return length;
+  }
+  return -length;
 }
 
 /** imageOffset returns where the attached image starts, 0 when none is. */

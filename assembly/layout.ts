@@ -2,20 +2,20 @@
 // src/layout.ts mirrors these numbers; test/layout.test.ts checks the mirror
 // against the values the module exports.
 //
-//   0          64         96        256                    32768
-//   +----------+----------+---------+----------------------+------------...
-//   |  RESULT  |  GROUPS  | unused  |       SCRATCH        | static data,
-//   | 64 bytes | 16 bytes |         |     32512 bytes      | then the heap
-//   +----------+----------+---------+----------------------+------------...
+//   0          64         96         160       256                32768
+//   +----------+----------+----------+---------+------------------+--------...
+//   |  RESULT  |  unused  |   TEXT   | unused  |     SCRATCH      | static
+//   | 64 bytes |          | 64 bytes |         |   32512 bytes    | data,
+//   +----------+----------+----------+---------+------------------+ heap...
 //
 // RESULT   what `parse` and `walk` report besides their return value:
 //            +0  u64  hi: upper 64 bits of the address (IPv4: value << 32)
 //            +8  u64  lo: lower 64 bits of the address (IPv4: 0)
 //            +16 u32  family: 4 or 6, after IPv4-mapped addresses are unwrapped
-//            +20 u32  start: byte offset of the chosen hop's address text
-//            +24 u32  end: byte offset just past it
+//            +20 u32  start: offset of the address text that was read
+//            +24 u32  end: offset just past it
 //            +28 u32  hop: 0 for the peer, k for the k-th entry from the right
-// GROUPS   the eight 16-bit groups of an IPv6 address while it is parsed.
+// TEXT     canonical address text written by `format`, at most 39 bytes.
 // SCRATCH  where JavaScript writes the bytes of an address or a header before
 //          a call. Every entry point takes (pointer, length), so input longer
 //          than SCRATCH is written at the heap's end instead (see `reserve`).
@@ -33,8 +33,8 @@
 
 /** RESULT is the offset of the result record. */
 export const RESULT: usize = 0;
-/** GROUPS is the offset of the IPv6 group scratch (8 x u16). */
-export const GROUPS: usize = 64;
+/** TEXT is where `format` writes canonical address text. */
+export const TEXT: usize = 96;
 /** SCRATCH is the offset of the input region JavaScript writes into. */
 export const SCRATCH: usize = 256;
 /** SCRATCH_SIZE is the length of the input region in bytes. */

@@ -13,6 +13,9 @@ export const RESULT_START = RESULT + 20;
 export const RESULT_END = RESULT + 24;
 export const RESULT_HOP = RESULT + 28;
 
+/** TEXT is where `format` writes canonical address text (at most 39 bytes). */
+export const TEXT = 96;
+
 /** SCRATCH is where input bytes are written before a call. */
 export const SCRATCH = 256;
 /** SCRATCH_SIZE is how many bytes of input fit in SCRATCH. */

@@ -2,17 +2,9 @@
  * ProxyTrust: which address a request really came from, when it came through
  * proxies that record the hops in X-Forwarded-For or Forwarded (RFC 7239).
  */
-import { formatAddress } from './address.js';
 import { invalid, quote } from './errors.js';
 import { IpSet, matcherOf } from './ipset.js';
-import {
-  RESULT_END,
-  RESULT_FAMILY,
-  RESULT_HOP,
-  RESULT_START,
-  SCRATCH,
-  SCRATCH_SIZE,
-} from './layout.js';
+import { RESULT_HOP, RESULT_START, SCRATCH, SCRATCH_SIZE } from './layout.js';
 import { Matcher } from './rules.js';
 import { instantiate, writeAscii } from './wasm.js';
 
@@ -61,9 +53,7 @@ export const DEFAULT_MAX_HOPS = 32;
 // every use, which shows on a path this hot (see Matcher.find).
 const AT = SCRATCH;
 const LIMIT = SCRATCH_SIZE;
-const FAMILY_WORD = RESULT_FAMILY >> 2;
 const START_WORD = RESULT_START >> 2;
-const END_WORD = RESULT_END >> 2;
 const HOP_WORD = RESULT_HOP >> 2;
 
 const TRUST_ALL = 1;
@@ -79,6 +69,7 @@ const REASONS: readonly ResolveReason[] = [
 ];
 const OPTION_NAMES = new Set(['trusted', 'all', 'header', 'maxHops']);
 const WHERE = 'new ProxyTrust';
+const encoder = new TextEncoder();
 
 function checkOptions(options: ProxyTrustOptions): void {
   if (typeof options !== 'object' || options === null) {
@@ -177,51 +168,44 @@ export class ProxyTrust {
     const header = this.#configured ? headerText(headers?.[this.#header]) : '';
     const flags = this.#configured ? this.#flags : 0;
 
-    // Peer and header go side by side in SCRATCH, or past the heap if longer.
+    // The header goes at SCRATCH and the peer right after it, or both past
+    // the heap when they might not fit (UTF-8 takes up to 3 bytes a unit).
     const matcher = this.#matcher;
-    const length = peer.length + header.length;
+    let written: number;
     let at = AT;
-    if (length > LIMIT) {
-      at = matcher.core.spare(length);
+    if (3 * header.length + peer.length <= LIMIT) {
+      written = matcher.encode(header);
+    } else {
+      const room = 3 * header.length + peer.length;
+      at = matcher.core.spare(room);
       // Growing memory detaches the old buffer, which leaves the view empty.
       if (matcher.bytes.length === 0) matcher.renew();
       if (at === 0) return { clientIp: null, hop: null, reason: 'too-many-hops' };
+      const view = new Uint8Array(matcher.core.memory.buffer, at, room);
+      written = encoder.encodeInto(header, view).written;
     }
-    writeAscii(matcher.bytes, at, peer);
-    writeAscii(matcher.bytes, at + peer.length, header);
-    const code = matcher.core.walk(
-      at,
-      peer.length,
-      at + peer.length,
-      header.length,
-      flags,
-      this.#maxHops,
-    );
+    const peerAt = at + written;
+    writeAscii(matcher.bytes, peerAt, peer);
+    const code = matcher.core.walk(peerAt, peer.length, at, written, flags, this.#maxHops);
 
     const reason = REASONS[code] ?? 'no-peer';
     if (reason !== 'peer' && reason !== 'forwarded' && reason !== 'all-trusted') {
       return { clientIp: null, hop: null, reason };
     }
-    const clientIp = this.#text(peer, header, at, matcher.words);
+    const headerAt = written === header.length ? at : -1;
+    const clientIp = this.#text(peer, headerAt, peerAt, header, matcher);
     return { clientIp, hop: matcher.words[HOP_WORD]!, reason };
   }
 
   /**
-   * text returns the chosen address. A plain IPv4 hop is already canonical
-   * (the parser takes no other spelling), so it is sliced; anything else is
-   * formatted from the parsed bytes.
+   * text returns the chosen address: sliced from the string it came from
+   * when it is already canonical there (a dotted quad always is), else
+   * formatted by the core. Byte offsets are string offsets only for ASCII,
+   * which the peer is whenever it parsed; `at` is -1 when the header was not.
    */
-  #text(peer: string, header: string, at: number, words: Uint32Array): string {
-    const family = words[FAMILY_WORD]!;
-    const start = words[START_WORD]! - at;
-    const end = words[END_WORD]! - at;
-    if (family === 4) {
-      const text =
-        start < peer.length
-          ? peer.slice(start, end)
-          : header.slice(start - peer.length, end - peer.length);
-      if (!text.includes(':')) return text;
-    }
-    return formatAddress(family, words);
+  #text(peer: string, at: number, peerAt: number, header: string, matcher: Matcher): string {
+    return matcher.words[START_WORD]! >= peerAt
+      ? matcher.text(peer, peerAt)
+      : matcher.text(header, at);
   }
 }

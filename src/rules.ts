@@ -3,13 +3,19 @@
  * parse. The core only returns a status code; the words live here.
  */
 import { invalid, RuleError } from './errors.js';
-import { SCRATCH, SCRATCH_SIZE, Status } from './layout.js';
-import { type CoreExports, instantiate } from './wasm.js';
+import { RESULT_START, SCRATCH, SCRATCH_SIZE, Status, TEXT } from './layout.js';
+import { type CoreExports, instantiate, writeAscii } from './wasm.js';
 
 // NOTE: V8 reads an imported binding afresh at every use, even a constant, and
 // in the lookup loop that tripled its cost; module-local copies fold away.
 const SCRATCH_AT: number = SCRATCH;
 const SCRATCH_LIMIT: number = SCRATCH_SIZE;
+const TEXT_AT: number = TEXT;
+const START_WORD: number = RESULT_START >> 2;
+
+// SHORT_TEXT is the longest text the lookup copies with a loop.
+const SHORT_TEXT = 16;
+const encoder = new TextEncoder();
 
 /**
  * Matcher is one instance of the core with one attached trie (or none), and
@@ -21,12 +27,18 @@ export class Matcher {
   bytes: Uint8Array;
   /** words views the RESULT record as u32s; renewed with bytes. */
   words: Uint32Array;
+  /** latin1 views memory as a Buffer, to read TEXT; renewed with bytes. */
+  latin1: Buffer;
+  /** scratch views SCRATCH alone; renewed with bytes. */
+  scratch: Uint8Array;
   readonly #lookup: CoreExports['lookup'];
 
   constructor(core: CoreExports) {
     this.core = core;
     this.bytes = new Uint8Array(core.memory.buffer);
     this.words = new Uint32Array(core.memory.buffer, 0, 16);
+    this.latin1 = Buffer.from(core.memory.buffer);
+    this.scratch = new Uint8Array(core.memory.buffer, SCRATCH, SCRATCH_SIZE);
     this.#lookup = core.lookup;
   }
 
@@ -40,13 +52,29 @@ export class Matcher {
     const length = addr.length;
     if (length === 0 || length > SCRATCH_LIMIT) return -1;
 
-    // Kept inline: this loop is most of the cost of a lookup.
-    const bytes = this.bytes;
-    for (let i = 0; i < length; i++) {
-      const unit = addr.charCodeAt(i);
-      bytes[SCRATCH_AT + i] = unit < 0x80 ? unit : 0xff;
+    // Copying the text in is most of the cost of a lookup: a loop is
+    // quickest for a dotted quad, encodeInto for anything longer (about
+    // 35 ns flat, against 1.7 ns a character for the loop).
+    if (length <= SHORT_TEXT) {
+      const bytes = this.bytes;
+      for (let i = 0; i < length; i++) {
+        const unit = addr.charCodeAt(i);
+        bytes[SCRATCH_AT + i] = unit < 0x80 ? unit : 0xff;
+      }
+      return this.#lookup(SCRATCH_AT, length);
     }
-    return this.#lookup(SCRATCH_AT, length);
+    return this.#lookup(SCRATCH_AT, this.encode(addr));
+  }
+
+  /**
+   * encode writes `text` at SCRATCH as UTF-8 and returns its length in
+   * bytes. Anything beyond ASCII becomes bytes above 0x7f, which no parser
+   * accepts; text that does not fit returns SCRATCH_SIZE, which no address
+   * fills either.
+   */
+  encode(text: string): number {
+    const { read, written } = encoder.encodeInto(text, this.scratch);
+    return read === text.length ? written : SCRATCH_LIMIT;
   }
 
   /**
@@ -56,10 +84,42 @@ export class Matcher {
   renew(): void {
     this.bytes = new Uint8Array(this.core.memory.buffer);
     this.words = new Uint32Array(this.core.memory.buffer, 0, 16);
+    this.latin1 = Buffer.from(this.core.memory.buffer);
+    this.scratch = new Uint8Array(this.core.memory.buffer, SCRATCH, SCRATCH_SIZE);
+  }
+
+  /**
+   * parse reads `addr` into RESULT and returns its family (IPv4-mapped
+   * addresses unwrapped), or 0 when it is not an address. Never throws.
+   */
+  parse(addr: unknown): number {
+    if (typeof addr !== 'string') return 0;
+    const length = addr.length;
+    if (length === 0 || length > SCRATCH_LIMIT) return 0;
+    if (length <= SHORT_TEXT) {
+      writeAscii(this.bytes, SCRATCH_AT, addr);
+      return this.core.parse(SCRATCH_AT, length);
+    }
+    return this.core.parse(SCRATCH_AT, this.encode(addr));
+  }
+
+  /**
+   * text returns the address in RESULT as canonical text. `source` is the
+   * string it was read from and `offset` where that string starts in
+   * memory, or -1 when its bytes do not line up with its characters (it was
+   * not ASCII); when the source already is canonical it is sliced rather
+   * than copied out of memory.
+   */
+  text(source: string, offset: number): string {
+    const length = this.core.format();
+    if (length < 0 && offset >= 0) {
+      const start = this.words[START_WORD]! - offset;
+      return source.slice(start, start - length);
+    }
+    const from = TEXT_AT;
+    return this.latin1.toString('latin1', from, from + Math.abs(length));
   }
 }
-
-const encoder = new TextEncoder();
 
 /**
  * compileRules builds a matcher in which `lookup` returns i + 1 for the rule

@@ -20,6 +20,7 @@ export interface CoreExports {
   lookup(at: number, length: number): number;
   parse(at: number, length: number): number;
   parseRaw(at: number, length: number): number;
+  format(): number;
   imageOffset(): number;
   imageSize(): number;
   heapBase(): number;

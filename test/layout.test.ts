@@ -12,6 +12,7 @@ import {
   SCRATCH,
   SCRATCH_SIZE,
   Status,
+  TEXT,
   VERSION,
 } from '../src/layout.js';
 import { coreModule } from '../src/wasm.js';
@@ -38,6 +39,7 @@ test('mirrors every offset of the memory map', () => {
     RESULT_HOP,
     SCRATCH,
     SCRATCH_SIZE,
+    TEXT,
   };
   for (const [name, value] of Object.entries(mirror)) assert.is(value, exportedValue(name), name);
 });
