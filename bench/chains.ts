@@ -1,7 +1,7 @@
 // Forwarding chains for the client-address and gate benchmarks: a client,
 // then proxies in the trusted blocks, as a request arrives behind them.
 import { formatAddress } from '../scripts/geoip.js';
-import { loadPools, random } from './data.js';
+import { flat, loadPools, random } from './data.js';
 
 /** TRUSTED are the proxy blocks the issue names. */
 export const TRUSTED = ['10.0.0.0/8', '172.16.0.0/12', 'fd00::/8'];
@@ -55,8 +55,8 @@ export function makeChains(
     let peer = proxyAddress(next, i + hops);
     if (!peer.includes(':') && (next() & 1) === 1) peer = `::ffff:${peer}`;
     chains.push({
-      remoteAddress: peer,
-      headers: { host: 'app.example', 'x-forwarded-for': entries.join(', ') },
+      remoteAddress: flat(peer),
+      headers: { host: 'app.example', 'x-forwarded-for': flat(entries.join(', ')) },
       client,
     });
   }
