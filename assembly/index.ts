@@ -8,7 +8,14 @@
 // Querying:              lookup(p, n), parse(p, n), walk(...), format();
 //                        input longer than SCRATCH_SIZE goes at spare(n)
 
-import { addrHi, addrLo, formatAddress, parseAddress, parseClientAddress } from './address';
+import {
+  addrHi,
+  addrLo,
+  formatAddress,
+  parseAddress,
+  parseClientAddress,
+  setAddress,
+} from './address';
 import {
   RESULT_END,
   RESULT_FAMILY,
@@ -85,6 +92,17 @@ export function addRule(p: usize, n: usize, value: u32): i32 {
 export function lookup(p: usize, n: usize): i32 {
   const family = parseClientAddress(p, p + n);
   if (family == 0) return NOT_ADDRESS;
+  return <i32>find(family);
+}
+
+/**
+ * lookupParsed is lookup for an address already parsed, given as its family
+ * and four 32-bit words from the most significant (IPv4: the value, then
+ * zeros), as RESULT holds them after parse or walk in any instance.
+ */
+export function lookupParsed(family: i32, w0: u32, w1: u32, w2: u32, w3: u32): i32 {
+  if (family != 4 && family != 6) return NOT_ADDRESS;
+  setAddress((<u64>w0 << 32) | w1, (<u64>w2 << 32) | w3);
   return <i32>find(family);
 }
 

@@ -7,9 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildRuleSet } from './config.js';
 import { CookiePolicy } from './cookies.js';
 import { invalid, quote } from './errors.js';
-import type { IpSet } from './ipset.js';
+import { type IpSet, matchParsed } from './ipset.js';
 import { DEFAULT_EXEMPT_PATHS, ExemptPaths, segmentProblem } from './paths.js';
-import { type HeaderBag, ProxyTrust, type ProxyTrustOptions } from './proxy-trust.js';
+import {
+  type HeaderBag,
+  matcherOfTrust,
+  ProxyTrust,
+  type ProxyTrustOptions,
+} from './proxy-trust.js';
 
 /**
  * GateOptions configures a gate. `configFromEnv()` returns a valid value;
@@ -157,7 +162,9 @@ export class Gate {
     if (isRefused) return { allowed: false, clientIp, reason: 'untrusted-forwarding' };
     if (clientIp === null) return { allowed: false, clientIp, reason: 'no-client-address' };
 
-    const rule = snapshot.allow.match(clientIp);
+    // The walk left the client parsed in the trust's instance; the allowlist
+    // reads it from there rather than parsing the text again.
+    const rule = matchParsed(snapshot.allow, matcherOfTrust(snapshot.trust));
     if (rule === undefined) return { allowed: false, clientIp, reason: 'not-allowed' };
     return { allowed: true, clientIp, reason: 'allowed', rule };
   }

@@ -105,6 +105,17 @@ function headerText(value: string | string[] | undefined): string {
   return '';
 }
 
+// The matcher behind each ProxyTrust, for the gate; not public.
+const trustMatchers = new WeakMap<ProxyTrust, Matcher>();
+
+/**
+ * matcherOfTrust returns the instance `trust` walks in, whose RESULT holds
+ * the client address after each `resolve`.
+ */
+export function matcherOfTrust(trust: ProxyTrust): Matcher {
+  return trustMatchers.get(trust)!;
+}
+
 /**
  * ProxyTrust finds the client address of a request. With no trusted proxies
  * and not `all`, the client is the socket peer and headers are ignored.
@@ -134,6 +145,7 @@ export class ProxyTrust {
     const set = trusted instanceof IpSet || trusted === undefined ? trusted : IpSet.from(trusted);
 
     this.#matcher = set === undefined ? new Matcher(instantiate()) : matcherOf(set);
+    trustMatchers.set(this, this.#matcher);
     this.#flags = (all ? TRUST_ALL : 0) | (options.header === 'forwarded' ? FORWARDED : 0);
     this.#maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
     this.#header = options.header ?? 'x-forwarded-for';

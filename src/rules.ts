@@ -3,7 +3,16 @@
  * parse. The core only returns a status code; the words live here.
  */
 import { invalid, RuleError } from './errors.js';
-import { RESULT_START, SCRATCH, SCRATCH_SIZE, Status, TEXT } from './layout.js';
+import {
+  RESULT_FAMILY,
+  RESULT_HI,
+  RESULT_LO,
+  RESULT_START,
+  SCRATCH,
+  SCRATCH_SIZE,
+  Status,
+  TEXT,
+} from './layout.js';
 import { type CoreExports, instantiate, writeAscii } from './wasm.js';
 
 // NOTE: V8 reads an imported binding afresh at every use, even a constant, and
@@ -12,6 +21,10 @@ const SCRATCH_AT: number = SCRATCH;
 const SCRATCH_LIMIT: number = SCRATCH_SIZE;
 const TEXT_AT: number = TEXT;
 const START_WORD: number = RESULT_START >> 2;
+const FAMILY_WORD: number = RESULT_FAMILY >> 2;
+// Each u64 of RESULT is two little-endian u32s: the low half first.
+const HI_WORD: number = RESULT_HI >> 2;
+const LO_WORD: number = RESULT_LO >> 2;
 
 // SHORT_TEXT is the longest text the lookup copies with a loop.
 const SHORT_TEXT = 16;
@@ -64,6 +77,21 @@ export class Matcher {
       return this.#lookup(SCRATCH_AT, length);
     }
     return this.#lookup(SCRATCH_AT, this.encode(addr));
+  }
+
+  /**
+   * findParsed is find for the address that `other` last parsed or walked
+   * to, read from its RESULT record instead of from text.
+   */
+  findParsed(other: Matcher): number {
+    const w = other.words;
+    return this.core.lookupParsed(
+      w[FAMILY_WORD]!,
+      w[HI_WORD + 1]!,
+      w[HI_WORD]!,
+      w[LO_WORD + 1]!,
+      w[LO_WORD]!,
+    );
   }
 
   /**

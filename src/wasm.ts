@@ -18,6 +18,7 @@ export interface CoreExports {
   build(): number;
   attach(at: number): number;
   lookup(at: number, length: number): number;
+  lookupParsed(family: number, w0: number, w1: number, w2: number, w3: number): number;
   parse(at: number, length: number): number;
   parseRaw(at: number, length: number): number;
   format(): number;
