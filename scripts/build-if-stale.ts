@@ -1,6 +1,6 @@
 /**
  * Runs `npm run build` when the build is missing or out of date (see
- * freshness.ts), so that `npm start` works on a fresh clone and after a
+ * freshness.ts), so that `npm start` and `npm test` work on a fresh clone and after a
  * pull without a build step of its own.
  */
 import { spawnSync } from 'node:child_process';
