@@ -3,21 +3,7 @@ import * as assert from 'uvu/assert';
 import { buildRuleSet, configFromEnv, type GateConfig } from '../src/config.js';
 import type { Env } from '../src/env.js';
 import { DEFAULT_EXEMPT_PATHS } from '../src/paths.js';
-
-/** raises returns the error `fn` throws, failing when it throws none. */
-function raises(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new assert.Assertion({
-    message: 'Expected the call to throw',
-    operator: 'throws',
-    expects: 'an error',
-    actual: 'none',
-  });
-}
+import { raises } from './support/assert.js';
 
 /** assertError checks an error's class, code and exact message. */
 function assertError(fn: () => unknown, Kind: ErrorConstructor, code: string, message: string) {

@@ -4,21 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { configFromEnv } from '../src/config.js';
 import { createGate, Gate, type GateOptions, type GateRequest, type Verdict } from '../src/gate.js';
-
-/** raises returns the error `fn` throws, failing when it throws none. */
-function raises(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new assert.Assertion({
-    message: 'Expected the call to throw',
-    operator: 'throws',
-    expects: 'an error',
-    actual: 'none',
-  });
-}
+import { raises } from './support/assert.js';
 
 /** The configurations the decision table runs against. */
 const DIRECT: GateOptions = {

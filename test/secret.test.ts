@@ -7,25 +7,11 @@ import {
   SECRET_KEY_MIN_DISTINCT,
   SECRET_KEY_MIN_LENGTH,
 } from '../src/secret.js';
+import { raises } from './support/assert.js';
 
 /** GOOD is a key every check accepts: 64 hex digits, as generated. */
 const GOOD = 'cd8a1823f5defa70d995452d9258908ef502da512f52c20eeaa7951d0bb96e75';
 const GOOD_TOO = '3b7e0c9a41f25d86e7a0b4c3d2f1e9087a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d';
-
-/** raises returns the error `fn` throws, failing when it throws none. */
-function raises(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new assert.Assertion({
-    message: 'Expected the call to throw',
-    operator: 'throws',
-    expects: 'an error',
-    actual: 'a return',
-  });
-}
 
 const generate = suite('generateSecretKey');
 

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLOCK_SKEW_SECONDS, Signer, type SignerOptions } from '../src/signer.js';
+import { raises } from './support/assert.js';
 
 const KEY = 'cd8a1823f5defa70d995452d9258908ef502da512f52c20eeaa7951d0bb96e75';
 const OLD_KEY = '3b7e0c9a41f25d86e7a0b4c3d2f1e9087a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d';
@@ -20,21 +21,6 @@ function clock(start = Date.UTC(2030, 0, 1)) {
 
 function signer(options: Partial<SignerOptions> = {}): Signer {
   return new Signer({ key: KEY, salt: 'session', ...options });
-}
-
-/** raises returns the error `fn` throws, failing when it throws none. */
-function raises(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new assert.Assertion({
-    message: 'Expected the call to throw',
-    operator: 'throws',
-    expects: 'an error',
-    actual: 'a return',
-  });
 }
 
 const roundTrip = suite('Signer round trip');
