@@ -55,7 +55,7 @@ export {
   NOT_ADDRESS,
   OK,
 } from './status';
-export { MAGIC, VERSION } from './trie';
+export { MAGIC, VERSION } from './layout';
 export { attach, build } from './trie';
 export {
   FORWARDED,

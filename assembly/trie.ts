@@ -3,41 +3,12 @@
 // lookup costs at most 6 node visits for IPv4 and 22 for IPv6, however many
 // prefixes the set holds.
 //
-// Image layout (offsets relative to the image's first byte, all little-endian):
-//
-//   +0   u32  MAGIC ("IPGT")
-//   +4   u32  VERSION
-//   +8   u32  size of the whole image in bytes
-//   +12  u32  offset of the IPv4 root node
-//   +16  u32  offset of the IPv6 root node
-//   +20  u32  number of prefixes after ranges were split and duplicates merged
-//   +24       8 bytes reserved
-//   +32       nodes and leaf blocks, in the order the build allocated them
-//
-// Node, 24 bytes, 8-byte aligned:
-//
-//   +0   u64  children: bit i set when slot i (the next six address bits,
-//             read as a number 0-63) leads to a child node
-//   +8   u64  runs: bit i set when slot i is a leaf slot whose value differs
-//             from the previous leaf slot's, so equal neighbours share a leaf
-//   +16  u32  offset of the first child; children are contiguous, in slot
-//             order, so slot i's child is popcount(children below i) further
-//   +20  u32  offset of the first leaf (u32 values, one per run)
-//
-// A leaf value is what `lookup` returns: 0 for no match, else the value given
-// with the longest prefix that covers the address.
-//
-// Capacity: offsets are u32, and memory is 32-bit, so an image is at most
-// 4 GiB; in practice about 25 bytes a prefix, so 100 million prefixes.
+// The image and node layouts are drawn in layout.ts with the memory map.
 
 import { addrHi, addrLo } from './address';
-import { PAGE } from './layout';
+import { IMAGE_HEADER, MAGIC, NODE_SIZE, PAGE, VERSION } from './layout';
 import { ERR_IMAGE, ERR_NO_MEMORY, ERR_STATE, OK } from './status';
 
-export const MAGIC: u32 = 0x54475049;
-export const VERSION: u32 = 1;
-export const IMAGE_HEADER: usize = 32;
-export const NODE_SIZE: usize = 24;
 export const STAGED_SIZE: usize = 24;
 /** MAX_DEPTH is the most nodes a lookup visits: ceil(128 / 6). */
 export const MAX_DEPTH: i32 = 22;
