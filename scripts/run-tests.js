@@ -8,21 +8,22 @@ import { fileURLToPath } from 'node:url';
 const uvu = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
 const pattern = process.argv[2] ?? '\\.test\\.ts$';
 
-const child = spawn(
-  process.execPath,
-  ['--expose-gc', '--import', 'tsx', uvu, 'test', pattern],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
+const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', uvu, 'test', pattern], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 
 let output = '';
 child.stdout.setEncoding('utf8');
 child.stdout.on('data', (chunk) => {
-  output += chunk.replace(/\x1b\[[0-9;]*m/g, '');
+  output += chunk;
   process.stdout.write(chunk);
 });
 
 child.on('close', (code) => {
-  const count = (label) => Number(output.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
+  // Colour codes sit between the labels and the numbers; drop them first.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts every colour code.
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const count = (label) => Number(plain.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
   const total = count('Total');
   const passed = count('Passed');
   const skipped = count('Skipped');
