@@ -4,6 +4,7 @@
  */
 import { invalid, RuleError } from './errors.js';
 import {
+  RESULT_END,
   RESULT_FAMILY,
   RESULT_HI,
   RESULT_LO,
@@ -21,6 +22,7 @@ const SCRATCH_AT: number = SCRATCH;
 const SCRATCH_LIMIT: number = SCRATCH_SIZE;
 const TEXT_AT: number = TEXT;
 const START_WORD: number = RESULT_START >> 2;
+const END_WORD: number = RESULT_END >> 2;
 const FAMILY_WORD: number = RESULT_FAMILY >> 2;
 // Each u64 of RESULT is two little-endian u32s: the low half first.
 const HI_WORD: number = RESULT_HI >> 2;
@@ -139,6 +141,14 @@ export class Matcher {
    * than copied out of memory.
    */
   text(source: string, offset: number): string {
+    // A dotted quad is canonical as the parser takes it; only a mapped one,
+    // spelt with colons, needs formatting.
+    const words = this.words;
+    if (words[FAMILY_WORD] === 4 && offset >= 0) {
+      const start = words[START_WORD]! - offset;
+      const text = source.slice(start, words[END_WORD]! - offset);
+      if (!text.includes(':')) return text;
+    }
     const length = this.core.format();
     if (length < 0 && offset >= 0) {
       const start = this.words[START_WORD]! - offset;
