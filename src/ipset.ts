@@ -45,8 +45,15 @@ export function matchParsed(set: IpSet, from: Matcher): string | undefined {
  * length 96 or more (`::ffff:10.0.0.0/104`) are the IPv4 rules they spell;
  * shorter IPv6 rules, `::/0` included, never match IPv4.
  *
- * Memory: one WebAssembly instance per set, 64 KiB at least, plus about 25
- * bytes per prefix, reclaimed by the garbage collector with the set.
+ * Memory: one WebAssembly instance per set, 64 KiB at least plus 9 to 130
+ * bytes a prefix (measured by bench/match.bench.ts), reclaimed by the
+ * garbage collector with the set.
+ *
+ * Limit: V8 reserves about 10 GiB of address space for every WebAssembly
+ * memory, so a process can hold only some thousands of sets alive at once
+ * (6,700 on a 2-core Linux machine); the next `from` throws a RangeError
+ * from WebAssembly.Instance. Building and dropping sets has no such limit.
+ * For thousands of lists, use one IpMap whose values name the list.
  */
 export class IpSet {
   readonly #matcher: Matcher;
