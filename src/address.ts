@@ -2,7 +2,7 @@
  * Address text: strict parsing through the core and canonical output.
  */
 import { SCRATCH } from './layout.js';
-import { Matcher } from './rules.js';
+import { Matcher } from './matcher.js';
 import { instantiate } from './wasm.js';
 
 const SCRATCH_AT: number = SCRATCH;

@@ -3,7 +3,8 @@
  * then queried with one call per address.
  */
 import { invalid } from './errors.js';
-import { compileRules, type Matcher } from './rules.js';
+import type { Matcher } from './matcher.js';
+import { compileRules } from './rules.js';
 
 function toList(where: string, items: unknown): unknown[] {
   if (typeof items === 'string') {

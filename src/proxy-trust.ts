@@ -5,7 +5,7 @@
 import { invalid, quote } from './errors.js';
 import { IpSet, matcherOf } from './ipset.js';
 import { RESULT_HOP, RESULT_START, SCRATCH, SCRATCH_SIZE } from './layout.js';
-import { Matcher } from './rules.js';
+import { Matcher } from './matcher.js';
 import { instantiate, writeAscii } from './wasm.js';
 
 /** Options for ProxyTrust. */
