@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildRuleSet } from './config.js';
 import { CookiePolicy } from './cookies.js';
 import { invalid, quote } from './errors.js';
-import { type IpSet, matchParsed } from './ipset.js';
+import { type IpSet, matcherOf } from './ipset.js';
+import type { Matcher } from './matcher.js';
 import { DEFAULT_EXEMPT_PATHS, ExemptPaths, segmentProblem } from './paths.js';
 import {
   type HeaderBag,
@@ -99,6 +100,9 @@ interface Snapshot {
   readonly allow: IpSet | null;
   /** trust resolves the client; unconfigured when forwarding is not read. */
   readonly trust: ProxyTrust;
+  /** allowMatcher and trustMatcher are the instances behind allow and trust. */
+  readonly allowMatcher: Matcher | null;
+  readonly trustMatcher: Matcher;
   /** isForwardingRefused: behind a proxy that nothing says to trust. */
   readonly isForwardingRefused: boolean;
   readonly exempt: ExemptPaths;
@@ -164,7 +168,8 @@ export class Gate {
 
     // The walk left the client parsed in the trust's instance; the allowlist
     // reads it from there rather than parsing the text again.
-    const rule = matchParsed(snapshot.allow, matcherOfTrust(snapshot.trust));
+    const index = snapshot.allowMatcher!.findParsed(snapshot.trustMatcher);
+    const rule = index > 0 ? snapshot.allow.rules[index - 1] : undefined;
     if (rule === undefined) return { allowed: false, clientIp, reason: 'not-allowed' };
     return { allowed: true, clientIp, reason: 'allowed', rule };
   }
@@ -230,6 +235,8 @@ function compile(options: GateOptions): Snapshot {
   return {
     allow,
     trust,
+    allowMatcher: allow === null ? null : matcherOf(allow),
+    trustMatcher: matcherOfTrust(trust),
     isForwardingRefused: isTrusting && !trust.isConfigured,
     exempt: new ExemptPaths(exemptPaths),
     cookies: cookiePolicy(options, trust),

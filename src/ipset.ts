@@ -28,15 +28,6 @@ export function matcherOf(set: IpSet): Matcher {
 }
 
 /**
- * matchParsed is `set.match` for the address that `from` last parsed or
- * walked to, without reading it again from text.
- */
-export function matchParsed(set: IpSet, from: Matcher): string | undefined {
-  const value = matchers.get(set)!.findParsed(from);
-  return value > 0 ? set.rules[value - 1] : undefined;
-}
-
-/**
  * IpSet is an immutable set of IPv4 and IPv6 rules.
  *
  * A rule is an address (`192.0.2.1`, `2001:db8::1`), a prefix whose host bits
