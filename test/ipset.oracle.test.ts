@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { canonicalAddress, isAddress } from '../src/address.js';
 import { QUOTE_LIMIT, quote, RuleError } from '../src/errors.js';
 import { IpMap, IpSet } from '../src/ipset.js';
+import { builds, describe, type Failure } from './support/oracle.js';
 import {
   BAD_RULES,
   deriveSeed,
@@ -39,7 +40,6 @@ const LARGE_SETS = 4;
 const LARGE_SET_RULES = 1000;
 const QUERIES_PER_LARGE_SET = 6000;
 const MIN_QUERIES = 100_000;
-const SHOWN_FAILURES = 12;
 
 // ---------------------------------------------------------------------------
 // Random rule sets
@@ -171,11 +171,6 @@ class BlockListSet {
 // ---------------------------------------------------------------------------
 // One run over every set, shared by the tests below
 
-interface Failure {
-  where: string;
-  detail: string;
-}
-
 interface OracleRun {
   queries: number;
   addresses: number;
@@ -299,20 +294,6 @@ function checkSet(result: OracleRun, set: number, rng: Rng, rules: string[], que
       }
     }
   }
-}
-
-function builds(rule: string): boolean {
-  try {
-    IpSet.from([rule]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(failures: Failure[]): string {
-  const shown = failures.slice(0, SHOWN_FAILURES).map((f) => `  ${f.where}\n    ${f.detail}`);
-  return `Expected no disagreement, found ${failures.length}:\n${shown.join('\n')}`;
 }
 
 // ---------------------------------------------------------------------------

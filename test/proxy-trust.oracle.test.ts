@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IpSet } from '../src/ipset.js';
 import { type HeaderBag, ProxyTrust, type ProxyTrustOptions } from '../src/proxy-trust.js';
+import { builds, describe, type Failure } from './support/oracle.js';
 import {
   deriveSeed,
   type HeaderKind,
@@ -34,12 +35,6 @@ const SEED = seedFromEnv(0x5eed0003);
 const CONFIGS = 2500;
 const CHAINS_PER_CONFIG = 42;
 const MIN_CHAINS = 100_000;
-const SHOWN_FAILURES = 12;
-
-interface Failure {
-  where: string;
-  detail: string;
-}
 
 /** Config is one trust configuration, given to both sides. */
 interface Config {
@@ -105,20 +100,6 @@ function randomHeaders(rng: Rng, config: Config, kind: HeaderKind): HeaderBag {
   if (rng.chance(0.3)) headers[other] = writeHeader(rng, randomHops(rng, config.trusted), other);
   if (rng.chance(0.05)) headers['x-real-ip'] = '203.0.113.9';
   return headers;
-}
-
-function builds(rule: string): boolean {
-  try {
-    IpSet.from([rule]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(failures: Failure[]): string {
-  const shown = failures.slice(0, SHOWN_FAILURES).map((f) => `  ${f.where}\n    ${f.detail}`);
-  return `Expected no disagreement, found ${failures.length}:\n${shown.join('\n')}`;
 }
 
 function show(value: unknown): string {
