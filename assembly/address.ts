@@ -2,6 +2,8 @@
 // addresses; anything a parser somewhere reads differently (127.1, 010.0.0.1,
 // 0x7f.1) is not, because such disagreements are how allowlists get bypassed.
 
+import { fastHi, fastIPv6, fastLo, joinAtGap } from './fast';
+
 /** The upper 64 bits of the last parsed address (IPv4: value << 32). */
 export let addrHi: u64 = 0;
 /** The lower 64 bits of the last parsed address (IPv4: 0). */
@@ -24,6 +26,10 @@ export function setAddress(hi: u64, lo: u64): void {
 }
 
 const MAPPED_TAG: u64 = 0xffff;
+// "::ffff:" read as a little-endian u64, its letters lower-cased by MAPPED_CASE.
+const MAPPED_PREFIX: u64 = 0x3a666666663a3a;
+const MAPPED_MASK: u64 = 0xffffffffffffff;
+const MAPPED_CASE: u64 = 0x202020200000;
 const NOT_HEX: u32 = 0xff;
 
 // The value of each byte as a hex digit, or NOT_HEX: one load instead of a
@@ -192,18 +198,9 @@ export function parseIPv6(p: usize, end: usize): bool {
     return true;
   }
   if (n > 7) return false;
-  if (gap > 0) {
-    // The head's groups move from the bottom of the register to the top.
-    const shift = <u64>(16 * (8 - gap));
-    if (shift >= 64) {
-      hi |= headLo << (shift - 64);
-    } else {
-      hi |= (headHi << shift) | (headLo >> (64 - shift));
-      lo |= headLo << shift;
-    }
-  }
-  addrHi = hi;
-  addrLo = lo;
+  joinAtGap(headHi, headLo, gap, hi, lo);
+  addrHi = fastHi;
+  addrLo = fastLo;
   return true;
 }
 
@@ -219,7 +216,23 @@ export function parseAddress(p: usize, end: usize): i32 {
   while (q < end && hexValue(load<u8>(q)) != NOT_HEX) q++;
   if (q == end) return 0;
   const c = load<u8>(q);
-  if (c == 0x3a) return parseIPv6(p, end) ? 6 : 0;
+  if (c == 0x3a) {
+    // The mapped form a dual-stack socket reports, "::ffff:" and a dotted quad.
+    if (end - p > 7 && ((load<u64>(p) | MAPPED_CASE) & MAPPED_MASK) == MAPPED_PREFIX) {
+      const v4 = parseIPv4Exact(p + 7, end);
+      if (v4 >= 0) {
+        addrHi = 0;
+        addrLo = (MAPPED_TAG << 32) | <u64>v4;
+        return 6;
+      }
+    }
+    if (fastIPv6(p, end)) {
+      addrHi = fastHi;
+      addrLo = fastLo;
+      return 6;
+    }
+    return parseIPv6(p, end) ? 6 : 0;
+  }
   if (c != 0x2e) return 0;
   const v4 = parseIPv4Exact(p, end);
   if (v4 < 0) return 0;
