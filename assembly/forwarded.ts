@@ -174,6 +174,24 @@ let entryStart: usize = 0;
 let entryEnd: usize = 0;
 
 /**
+ * lastComma returns the offset of the last comma in [base, end), or base - 1
+ * when there is none, reading 16 bytes a step.
+ */
+function lastComma(base: usize, end: usize): isize {
+  let q = end;
+  while (q - base >= 16) {
+    const commas = <u32>i8x16.bitmask(i8x16.eq(v128.load(q - 16), i8x16.splat(0x2c)));
+    if (commas != 0) return <isize>(q - 1 - clz(commas << 16));
+    q -= 16;
+  }
+  while (q > base) {
+    q--;
+    if (load<u8>(q) == 0x2c) return <isize>q;
+  }
+  return <isize>base - 1;
+}
+
+/**
  * previousEntry finds the entry that ends before `end` in [base, end): the
  * text after the last separating comma, trimmed. For RFC 7239 a comma inside
  * a quoted string does not separate, so quotes are matched from the right,
@@ -182,13 +200,18 @@ let entryEnd: usize = 0;
  * (or base - 1 when none is left).
  */
 function previousEntry(base: usize, end: usize, quotes: bool): isize {
-  let q = <isize>end - 1;
-  let inQuote = false;
-  while (q >= <isize>base) {
-    const c = load<u8>(<usize>q);
-    if (quotes && c == 0x22) inQuote = !inQuote;
-    else if (c == 0x2c && !inQuote) break;
-    q--;
+  let q: isize;
+  if (quotes) {
+    q = <isize>end - 1;
+    let inQuote = false;
+    while (q >= <isize>base) {
+      const c = load<u8>(<usize>q);
+      if (c == 0x22) inQuote = !inQuote;
+      else if (c == 0x2c && !inQuote) break;
+      q--;
+    }
+  } else {
+    q = lastComma(base, end);
   }
   let s = <usize>(q + 1);
   let e = end;
