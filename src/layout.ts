@@ -1,6 +1,7 @@
 /**
- * The TypeScript mirror of the memory map drawn in assembly/layout.ts and of
- * the status codes in assembly/status.ts. test/layout.test.ts checks every
+ * The TypeScript mirror of the memory map drawn in assembly/layout.ts, of
+ * the status codes in assembly/status.ts and of the walk's reason codes in
+ * assembly/forwarded.ts. test/layout.test.ts checks every
  * number here against the value the compiled module exports.
  */
 
@@ -41,3 +42,13 @@ export const Status = {
 /** The image header's magic number ("IPGT" little-endian) and version. */
 export const MAGIC = 0x54475049;
 export const VERSION = 1;
+
+/** Reason codes returned by `walk`: why it chose its address, or why none. */
+export const Reason = {
+  REASON_PEER: 1,
+  REASON_FORWARDED: 2,
+  REASON_ALL_TRUSTED: 3,
+  REASON_NO_PEER: 4,
+  REASON_MALFORMED: 5,
+  REASON_TOO_MANY_HOPS: 6,
+} as const;

@@ -4,7 +4,7 @@
  */
 import { invalid, quote } from './errors.js';
 import { IpSet, matcherOf } from './ipset.js';
-import { RESULT_HOP, RESULT_START, SCRATCH, SCRATCH_SIZE } from './layout.js';
+import { RESULT_HOP, RESULT_START, Reason, SCRATCH, SCRATCH_SIZE } from './layout.js';
 import { Matcher } from './matcher.js';
 import { instantiate, writeAscii } from './wasm.js';
 
@@ -58,15 +58,20 @@ const HOP_WORD = RESULT_HOP >> 2;
 
 const TRUST_ALL = 1;
 const FORWARDED = 2;
-const REASONS: readonly ResolveReason[] = [
-  'no-peer',
-  'peer',
-  'forwarded',
-  'all-trusted',
-  'no-peer',
-  'malformed-hop',
-  'too-many-hops',
-];
+// The codes the walk returns with an address are PEER to ALL_TRUSTED.
+const PEER: number = Reason.REASON_PEER;
+const ALL_TRUSTED: number = Reason.REASON_ALL_TRUSTED;
+const TOO_MANY_HOPS: number = Reason.REASON_TOO_MANY_HOPS;
+const REASONS: readonly ResolveReason[] = (() => {
+  const names: ResolveReason[] = [];
+  names[Reason.REASON_PEER] = 'peer';
+  names[Reason.REASON_FORWARDED] = 'forwarded';
+  names[Reason.REASON_ALL_TRUSTED] = 'all-trusted';
+  names[Reason.REASON_NO_PEER] = 'no-peer';
+  names[Reason.REASON_MALFORMED] = 'malformed-hop';
+  names[Reason.REASON_TOO_MANY_HOPS] = 'too-many-hops';
+  return names;
+})();
 const OPTION_NAMES = new Set(['trusted', 'all', 'header', 'maxHops']);
 const WHERE = 'new ProxyTrust';
 const encoder = new TextEncoder();
@@ -168,7 +173,8 @@ export class ProxyTrust {
 
   /** clientIp returns the client's address as canonical text, or null. Never throws. */
   clientIp(remoteAddress: string | undefined, headers: HeaderBag): string | null {
-    return this.resolve(remoteAddress, headers).clientIp;
+    const code = this.#walk(remoteAddress, headers);
+    return code >= PEER && code <= ALL_TRUSTED ? this.#text() : null;
   }
 
   /**
@@ -176,6 +182,20 @@ export class ProxyTrust {
    * reason. Never throws, whatever the peer and headers hold.
    */
   resolve(remoteAddress: string | undefined, headers: HeaderBag): Resolution {
+    const code = this.#walk(remoteAddress, headers);
+    const reason = REASONS[code] ?? 'no-peer';
+    if (code < PEER || code > ALL_TRUSTED) return { clientIp: null, hop: null, reason };
+    return { clientIp: this.#text(), hop: this.#matcher.words[HOP_WORD]!, reason };
+  }
+
+  // The text the last walk read and where it put it, for #text.
+  #peer = '';
+  #peerAt = 0;
+  #headerText = '';
+  #headerAt = 0;
+
+  /** #walk writes the request's peer and header into memory, walks them and returns the core's code. */
+  #walk(remoteAddress: string | undefined, headers: HeaderBag): number {
     const peer = typeof remoteAddress === 'string' ? remoteAddress : '';
     const header = this.#configured ? headerText(headers?.[this.#header]) : '';
     const flags = this.#configured ? this.#flags : 0;
@@ -192,32 +212,30 @@ export class ProxyTrust {
       at = matcher.core.spare(room);
       // Growing memory detaches the old buffer, which leaves the view empty.
       if (matcher.bytes.length === 0) matcher.renew();
-      if (at === 0) return { clientIp: null, hop: null, reason: 'too-many-hops' };
+      if (at === 0) return TOO_MANY_HOPS;
       const view = new Uint8Array(matcher.core.memory.buffer, at, room);
       written = encoder.encodeInto(header, view).written;
     }
     const peerAt = at + written;
     writeAscii(matcher.bytes, peerAt, peer);
-    const code = matcher.core.walk(peerAt, peer.length, at, written, flags, this.#maxHops);
-
-    const reason = REASONS[code] ?? 'no-peer';
-    if (reason !== 'peer' && reason !== 'forwarded' && reason !== 'all-trusted') {
-      return { clientIp: null, hop: null, reason };
-    }
-    const headerAt = written === header.length ? at : -1;
-    const clientIp = this.#text(peer, headerAt, peerAt, header, matcher);
-    return { clientIp, hop: matcher.words[HOP_WORD]!, reason };
+    this.#peer = peer;
+    this.#peerAt = peerAt;
+    this.#headerText = header;
+    this.#headerAt = written === header.length ? at : -1;
+    return matcher.core.walk(peerAt, peer.length, at, written, flags, this.#maxHops);
   }
 
   /**
-   * text returns the chosen address: sliced from the string it came from
-   * when it is already canonical there (a dotted quad always is), else
-   * formatted by the core. Byte offsets are string offsets only for ASCII,
-   * which the peer is whenever it parsed; `at` is -1 when the header was not.
+   * #text returns the address the last walk chose: sliced from the string
+   * it came from when it is already canonical there (a dotted quad always
+   * is), else formatted by the core. Byte offsets are string offsets only
+   * for ASCII, which the peer is whenever it parsed; the header's offset is
+   * -1 when it was not.
    */
-  #text(peer: string, at: number, peerAt: number, header: string, matcher: Matcher): string {
-    return matcher.words[START_WORD]! >= peerAt
-      ? matcher.text(peer, peerAt)
-      : matcher.text(header, at);
+  #text(): string {
+    const matcher = this.#matcher;
+    return matcher.words[START_WORD]! >= this.#peerAt
+      ? matcher.text(this.#peer, this.#peerAt)
+      : matcher.text(this.#headerText, this.#headerAt);
   }
 }

@@ -9,6 +9,7 @@ import {
   RESULT_HOP,
   RESULT_LO,
   RESULT_START,
+  Reason,
   SCRATCH,
   SCRATCH_SIZE,
   Status,
@@ -46,6 +47,12 @@ test('mirrors every offset of the memory map', () => {
 
 test('mirrors every status code', () => {
   for (const [name, value] of Object.entries(Status)) {
+    assert.is(value, exportedValue(name), name);
+  }
+});
+
+test('mirrors every reason code of the walk', () => {
+  for (const [name, value] of Object.entries(Reason)) {
     assert.is(value, exportedValue(name), name);
   }
 });
