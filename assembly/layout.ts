@@ -38,8 +38,14 @@
 //   +12  u32  offset of the IPv4 root node
 //   +16  u32  offset of the IPv6 root node
 //   +20  u32  number of prefixes after ranges were split and duplicates merged
-//   +24       8 bytes reserved
-//   +32       nodes and leaf blocks, in the order the build allocated them
+//   +24  u32  bits of an IPv4 address the IPv4 direct table resolves: 0 (no
+//             table), DIRECT_SMALL or DIRECT_LARGE
+//   +28  u32  offset of the IPv4 direct table
+//   +32  u32  the same for IPv6: bits,
+//   +36  u32  and offset of its table
+//   +40       8 bytes reserved
+//   +48       nodes, leaf blocks and direct tables, in the order the build
+//             allocated them
 //
 // Node, 24 bytes, 8-byte aligned:
 //
@@ -53,6 +59,13 @@
 //
 // A leaf value is what `lookup` returns: 0 for no match, else the value given
 // with the longest prefix that covers the address.
+//
+// Direct table (as in Poptrie), 4 << bits bytes: u32 entry i stands for the
+// first `bits` levels of a lookup whose leading address bits are i. An odd
+// entry is 1 + the offset of the node the lookup continues from; an even one
+// is the offset of the leaf value it ends at. A family gets a DIRECT_SMALL
+// table from DIRECT_SMALL_FROM prefixes and a DIRECT_LARGE one from
+// DIRECT_LARGE_FROM, where the table is small beside the trie.
 //
 // Capacity: offsets are u32, and memory is 32-bit, so an image is at most
 // 4 GiB; measured at 9 to 130 bytes a prefix (bench/match.bench.ts), so tens
@@ -78,11 +91,16 @@ export const RESULT_HOP: usize = RESULT + 28;
 
 /** The image header's magic number ("IPGT" read little-endian) and version. */
 export const MAGIC: u32 = 0x54475049;
-export const VERSION: u32 = 1;
+export const VERSION: u32 = 2;
 /** IMAGE_HEADER is the size of the image header; nodes start after it. */
-export const IMAGE_HEADER: usize = 32;
+export const IMAGE_HEADER: usize = 48;
 /** NODE_SIZE is the size of one trie node. */
 export const NODE_SIZE: usize = 24;
+/** The direct tables' sizes in address bits, and from how many prefixes of a family each is built. */
+export const DIRECT_SMALL: u32 = 12;
+export const DIRECT_SMALL_FROM: i32 = 32;
+export const DIRECT_LARGE: u32 = 18;
+export const DIRECT_LARGE_FROM: i32 = 16_384;
 
 /** PAGE is the WebAssembly page size. */
 export const PAGE: usize = 65536;

@@ -6,7 +6,17 @@
 // The image and node layouts are drawn in layout.ts with the memory map.
 
 import { addrHi, addrLo } from './address';
-import { IMAGE_HEADER, MAGIC, NODE_SIZE, PAGE, VERSION } from './layout';
+import {
+  DIRECT_LARGE,
+  DIRECT_LARGE_FROM,
+  DIRECT_SMALL,
+  DIRECT_SMALL_FROM,
+  IMAGE_HEADER,
+  MAGIC,
+  NODE_SIZE,
+  PAGE,
+  VERSION,
+} from './layout';
 import { ERR_IMAGE, ERR_NO_MEMORY, ERR_STATE, OK } from './status';
 
 export const STAGED_SIZE: usize = 24;
@@ -29,10 +39,16 @@ let staged: usize = 0;
 let stagedCount: usize = 0;
 let top: usize = 0;
 
-// The attached image: its address and its two roots as absolute addresses.
+// The attached image: its address, its two roots and its two direct tables
+// as absolute addresses (a table is 0 when the family has none), and the
+// number of address bits each table consumes.
 export let image: usize = 0;
 let root4: usize = 0;
 let root6: usize = 0;
+let table4: usize = 0;
+let table6: usize = 0;
+let tableBits4: u64 = 0;
+let tableBits6: u64 = 0;
 
 /**
  * reserve makes [top, top + bytes) addressable; false when memory is full.
@@ -356,6 +372,14 @@ export function build(): i32 {
     image = 0;
     return ERR_NO_MEMORY;
   }
+  const bits4 = directBits(split);
+  const bits6 = directBits(count - split);
+  const t4 = buildTable(r4, bits4);
+  const t6 = buildTable(r6, bits6);
+  if ((bits4 != 0 && t4 == 0) || (bits6 != 0 && t6 == 0)) {
+    image = 0;
+    return ERR_NO_MEMORY;
+  }
 
   store<u32>(image, MAGIC);
   store<u32>(image, VERSION, 4);
@@ -363,7 +387,51 @@ export function build(): i32 {
   store<u32>(image, <u32>(r4 - image), 12);
   store<u32>(image, <u32>(r6 - image), 16);
   store<u32>(image, <u32>count, 20);
+  store<u32>(image, bits4, 24);
+  store<u32>(image, t4 == 0 ? 0 : <u32>(t4 - image), 28);
+  store<u32>(image, bits6, 32);
+  store<u32>(image, t6 == 0 ? 0 : <u32>(t6 - image), 36);
   return attach(image);
+}
+
+/** directBits returns how many leading bits a family of `count` prefixes resolves by table. */
+function directBits(count: i32): u32 {
+  if (count >= DIRECT_LARGE_FROM) return DIRECT_LARGE;
+  if (count >= DIRECT_SMALL_FROM) return DIRECT_SMALL;
+  return 0;
+}
+
+/**
+ * buildTable writes the direct table of the trie under `root` for its first
+ * `bits` address bits (a multiple of 6) and returns its address, or 0 when
+ * `bits` is 0 or memory is full. Entry i is where a lookup whose first bits
+ * are i goes next: the node it reaches after them, as its offset + 1, or the
+ * leaf it ends at before then, as the (even) offset of the leaf's value.
+ */
+function buildTable(root: usize, bits: u32): usize {
+  if (bits == 0) return 0;
+  const entries: usize = <usize>1 << bits;
+  if (!reserve(entries << 2)) return 0;
+  const table = top;
+  top += entries << 2;
+  for (let i: usize = 0; i < entries; i++) {
+    let node = root;
+    let entry: u32 = 0;
+    for (let shift = <i32>bits - 6; shift >= 0; shift -= 6) {
+      const bit: u64 = <u64>1 << <u64>((i >> <usize>shift) & 63);
+      const children = load<u64>(node);
+      if (children & bit) {
+        node = image + <usize>load<u32>(node, 16) + <usize>popcnt(children & (bit - 1)) * NODE_SIZE;
+        if (shift == 0) entry = <u32>(node - image) + 1;
+        continue;
+      }
+      const rank = <u32>popcnt(load<u64>(node, 8) & ((bit << 1) - 1));
+      entry = load<u32>(node, 20) + ((rank - 1) << 2);
+      break;
+    }
+    store<u32>(table + (i << 2), entry);
+  }
+  return table;
 }
 
 function sortStagedAll(): i32 {
@@ -394,13 +462,26 @@ export function attach(at: usize): i32 {
     load<u32>(at, 4) == VERSION &&
     at + size <= have &&
     r4 + NODE_SIZE <= size &&
-    r6 + NODE_SIZE <= size;
+    r6 + NODE_SIZE <= size &&
+    isTable(load<u32>(at, 24), load<u32>(at, 28), size) &&
+    isTable(load<u32>(at, 32), load<u32>(at, 36), size);
   if (!valid) return ERR_IMAGE;
   image = at;
   root4 = at + r4;
   root6 = at + r6;
+  tableBits4 = <u64>load<u32>(at, 24);
+  tableBits6 = <u64>load<u32>(at, 32);
+  table4 = tableBits4 == 0 ? 0 : at + <usize>load<u32>(at, 28);
+  table6 = tableBits6 == 0 ? 0 : at + <usize>load<u32>(at, 36);
   if (top < at + size) top = at + size;
   return OK;
+}
+
+/** isTable reports whether a header's table fields describe a table inside the image. */
+function isTable(bits: u32, offset: u32, size: usize): bool {
+  if (bits == 0) return true;
+  if (bits != DIRECT_SMALL && bits != DIRECT_LARGE) return false;
+  return offset >= <u32>IMAGE_HEADER && <usize>offset + (<usize>4 << bits) <= size;
 }
 
 /**
@@ -413,6 +494,18 @@ export function find(family: i32): u32 {
   let node = family == 4 ? root4 : root6;
   let hi = addrHi;
   let lo = addrLo;
+
+  // The direct table stands for the first levels: one load instead of two or three.
+  const table = family == 4 ? table4 : table6;
+  if (table != 0) {
+    const bits = family == 4 ? tableBits4 : tableBits6;
+    const entry = load<u32>(table + (<usize>(hi >> (64 - bits)) << 2));
+    if ((entry & 1) == 0) return load<u32>(image + <usize>entry);
+    node = image + <usize>entry - 1;
+    hi = (hi << bits) | (lo >> (64 - bits));
+    lo <<= bits;
+  }
+
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const bit: u64 = <u64>1 << (hi >> 58);
     const children = load<u64>(node);

@@ -27,10 +27,12 @@ import {
 import {
   type Addr,
   formatAddress,
+  maskOf,
   type Prefix,
   parseAddress,
   parseRule,
   ReferenceMap,
+  widthOf,
 } from './support/reference.js';
 
 const SEED = seedFromEnv(0x5eed0002);
@@ -494,5 +496,49 @@ building('builds from non-address junk only by throwing', () => {
   }
 });
 
+// ---------------------------------------------------------------------------
+
+const tables = suite('IpMap with large direct tables against a per-length index');
+
+// Enough prefixes of each family for the build to give both families their
+// large direct table; too many for the brute-force twin, so the reference
+// is an index of every prefix by family, length and value, probed at every
+// length from the longest.
+const TABLE_PREFIXES = 40_000;
+const TABLE_QUERIES = 20_000;
+
+tables('agree with the index on prefixes shorter and longer than the table', () => {
+  const rng = new Rng(deriveSeed(SEED, 18));
+  const entries: [string, number][] = [];
+  const prefixes: Prefix[] = [];
+  const index = new Map<string, number>();
+  for (let i = 0; i < 2 * TABLE_PREFIXES; i++) {
+    const family: 4 | 6 = i % 2 === 0 ? 4 : 6;
+    const width = widthOf(family);
+    // A tenth end inside the table's 18 bits, the rest below it.
+    const bits = rng.chance(0.1) ? rng.between(0, 18) : rng.between(19, family === 4 ? 32 : 64);
+    const prefix = { family, bits, value: rng.bits(width) & maskOf(width, bits) };
+    prefixes.push(prefix);
+    entries.push([`${formatAddress(prefix)}/${bits}`, i]);
+    index.set(`${family}/${bits}/${prefix.value}`, i);
+  }
+  const map = IpMap.from(entries);
+
+  const failures: string[] = [];
+  for (let i = 0; i < TABLE_QUERIES && failures.length < 10; i++) {
+    const query = randomQuery(rng, prefixes);
+    const addr = parseAddress(query);
+    let want: number | undefined;
+    for (let bits = addr ? widthOf(addr.family) : -1; bits >= 0 && want === undefined; bits--) {
+      const masked = addr!.value & maskOf(widthOf(addr!.family), bits);
+      want = index.get(`${addr!.family}/${bits}/${masked}`);
+    }
+    const got = map.get(query);
+    if (got !== want) failures.push(`${quote(query)}: ${got} instead of ${want}`);
+  }
+  assert.equal(failures, [], `seed ${SEED}`);
+});
+
 lookups.run();
 building.run();
+tables.run();
