@@ -41,6 +41,17 @@ function isHex(v: v128): v128 {
   );
 }
 
+/** isLowerHex marks the bytes of `v` that are digits or a-f. */
+@inline
+function isLowerHex(v: v128): v128 {
+  const digit = i8x16.sub(v, i8x16.splat(0x30));
+  const letter = i8x16.sub(v, i8x16.splat(0x61));
+  return v128.or(
+    i8x16.eq(i8x16.min_u(digit, i8x16.splat(9)), digit),
+    i8x16.eq(i8x16.min_u(letter, i8x16.splat(5)), letter),
+  );
+}
+
 /** below returns the bits below bit n (n at most 63). */
 @inline
 function below(n: usize): u64 {
@@ -199,4 +210,56 @@ export function joinAtGap(headHi: u64, headLo: u64, headCount: i32, hi: u64, lo:
   }
   fastHi = hi;
   fastLo = lo;
+}
+
+/**
+ * isCanonicalIPv6 reports whether the text [p, end), which parsed as the
+ * IPv6 address (hi, lo), is already that address's RFC 5952 text: lower
+ * case, no leading zeros, and "::" exactly where section 4.2 puts it, for
+ * the longest run of two or more zero groups, the first of equal ones. So
+ * the caller can keep the text it has. False also when unsure (text outside
+ * the first page), never when the text is not canonical.
+ */
+export function isCanonicalIPv6(p: usize, end: usize, hi: u64, lo: u64): bool {
+  const n = end - p;
+  if (n - 1 >= 39 || p - 4 > FAST_LAST) return false;
+  const a = v128.load(p);
+  const b = v128.load(p, 16);
+  const c = v128.load(p, 32);
+  const all = below(n);
+  const colonByte = i8x16.splat(0x3a);
+  const zeroByte = i8x16.splat(0x30);
+  const colons =
+    all &
+    (bits(i8x16.eq(a, colonByte)) | (bits(i8x16.eq(b, colonByte)) << 16) | (bits(i8x16.eq(c, colonByte)) << 32));
+  const zeros =
+    all & (bits(i8x16.eq(a, zeroByte)) | (bits(i8x16.eq(b, zeroByte)) << 16) | (bits(i8x16.eq(c, zeroByte)) << 32));
+  const digits = all & (bits(isLowerHex(a)) | (bits(isLowerHex(b)) << 16) | (bits(isLowerHex(c)) << 32));
+  if ((colons | digits) != all) return false;
+  // A group may start with 0 only if it is just "0".
+  const starts = ((colons << 1) | 1) & digits;
+  if ((starts & zeros & (digits >> 1)) != 0) return false;
+
+  // The longest run of zero groups, bit k standing for group k.
+  let run: u32 = 0;
+  for (let k = 0; k < 8; k++) {
+    const group = ((k < 4 ? hi : lo) >> <u64>(48 - 16 * (k & 3))) & 0xffff;
+    run |= <u32>(group == 0) << k;
+  }
+  let longest = 0;
+  let first: u32 = 0;
+  while (run != 0) {
+    first = run;
+    run &= run >> 1;
+    longest++;
+  }
+  const gaps = colons & (colons >> 1);
+  if (longest < 2) return gaps == 0;
+  if (gaps == 0) return false;
+
+  // The groups spelled before and after "::" place it.
+  const gap = <usize>ctz(gaps);
+  const head = gap == 0 ? 0 : <i32>popcnt(colons & below(gap)) + 1;
+  const tail = gap + 2 == n ? 0 : <i32>popcnt(colons >> <u64>(gap + 2)) + 1;
+  return head == <i32>ctz(first) && 8 - head - tail == longest;
 }

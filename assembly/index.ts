@@ -25,6 +25,7 @@ import {
   TEXT,
 } from './layout';
 import { addRule as stageRule } from './rule';
+import { isCanonicalIPv6 } from './fast';
 import { ERR_NO_MEMORY, NOT_ADDRESS, OK } from './status';
 import { find, heapTop, image, imageSize as sizeOfImage, reserve, start } from './trie';
 
@@ -132,16 +133,21 @@ function report(family: i32, p: usize, n: usize): i32 {
 }
 
 /**
- * format writes the address in RESULT (as left by parse or walk) at TEXT as
- * canonical text, RFC 5952 for IPv6, and returns its length; the length is
- * negated when the text the address was read from, at RESULT_START to
- * RESULT_END, is already exactly that, so the caller can keep its own copy.
+ * format gives the address in RESULT (as left by parse or walk) as canonical
+ * text, RFC 5952 for IPv6. When the text it was read from, at RESULT_START
+ * to RESULT_END, is already exactly that, it returns the length negated and
+ * writes nothing, so the caller keeps its own copy; otherwise it writes the
+ * text at TEXT and returns its length.
  */
 export function format(): i32 {
   const family = <i32>load<u32>(RESULT_FAMILY);
-  const length = formatAddress(family, load<u64>(RESULT_HI), load<u64>(RESULT_LO), TEXT);
+  const hi = load<u64>(RESULT_HI);
+  const lo = load<u64>(RESULT_LO);
   const start = <usize>load<u32>(RESULT_START);
   const end = <usize>load<u32>(RESULT_END);
+  // Text from a client or a proxy is usually canonical already.
+  if (family == 6 && isCanonicalIPv6(start, end, hi, lo)) return -<i32>(end - start);
+  const length = formatAddress(family, hi, lo, TEXT);
   if (end - start != <usize>length) return length;
   for (let i: usize = 0; i < <usize>length; i++) {
     if (load<u8>(start + i) != load<u8>(TEXT + i)) return length;

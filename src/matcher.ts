@@ -149,11 +149,10 @@ export class Matcher {
       if (!text.includes(':')) return text;
     }
     const length = this.core.format();
-    if (length < 0 && offset >= 0) {
-      const start = this.words[START_WORD]! - offset;
-      return source.slice(start, start - length);
-    }
-    const from = TEXT_AT;
-    return this.latin1.toString('latin1', from, from + Math.abs(length));
+    if (length >= 0) return this.latin1.toString('latin1', TEXT_AT, TEXT_AT + length);
+    // The source is canonical: take it from the string, or else from memory.
+    const start = this.words[START_WORD]!;
+    if (offset >= 0) return source.slice(start - offset, start - offset - length);
+    return this.latin1.toString('latin1', start, start - length);
   }
 }

@@ -88,6 +88,18 @@ const XFF_CASES: readonly Case[] = [
   ],
   [
     '10.0.0.1',
+    '\u00e9, 2001:db8::5',
+    { clientIp: '2001:db8::5' },
+    'non-ASCII left of an IPv6 client, which is read from memory',
+  ],
+  [
+    '10.0.0.1',
+    '\u00e9, 2001:DB8::5',
+    { clientIp: '2001:db8::5' },
+    'non-ASCII left of an IPv6 client that needs formatting',
+  ],
+  [
+    '10.0.0.1',
     'garbage, 10.0.0.5',
     { clientIp: null, reason: 'malformed-hop' },
     'garbage reached past a proxy',
