@@ -202,7 +202,12 @@ export class ProxyTrust {
 
     // The header goes at SCRATCH and the peer right after it, or both past
     // the heap when they might not fit (UTF-8 takes up to 3 bytes a unit).
+    // When both are ASCII, as they nearly always are, one copy writes both.
     const matcher = this.#matcher;
+    const length = header.length + peer.length;
+    if (header.length > 0 && 3 * length <= LIMIT && matcher.encode(header + peer) === length) {
+      return this.#walkAt(peer, header, AT, header.length, flags);
+    }
     let written: number;
     let at = AT;
     if (3 * header.length + peer.length <= LIMIT) {
@@ -216,13 +221,18 @@ export class ProxyTrust {
       const view = new Uint8Array(matcher.core.memory.buffer, at, room);
       written = encoder.encodeInto(header, view).written;
     }
+    writeAscii(matcher.bytes, at + written, peer);
+    return this.#walkAt(peer, header, at, written, flags);
+  }
+
+  /** #walkAt walks the header's `written` bytes at `at` and the peer right after them. */
+  #walkAt(peer: string, header: string, at: number, written: number, flags: number): number {
     const peerAt = at + written;
-    writeAscii(matcher.bytes, peerAt, peer);
     this.#peer = peer;
     this.#peerAt = peerAt;
     this.#headerText = header;
     this.#headerAt = written === header.length ? at : -1;
-    return matcher.core.walk(peerAt, peer.length, at, written, flags, this.#maxHops);
+    return this.#matcher.core.walk(peerAt, peer.length, at, written, flags, this.#maxHops);
   }
 
   /**
