@@ -12,6 +12,7 @@ import { ProxyTrust } from '../src/proxy-trust.js';
 import { type Chain, makeChains, TRUSTED } from './chains.js';
 import { versionOf } from './peers.js';
 import {
+  batchLoop,
   fixed,
   isMain,
   machine,
@@ -149,9 +150,10 @@ async function runHops(hops: number, rows: Row[], log: string[]): Promise<void> 
     }
     if (wrong > 0) log.push(`${subject.name} at ${hops} hops: ${wrong} of ${REQUESTS} wrong`);
 
+    const loop = batchLoop<Chain, IncomingMessage>();
     let sink = 0;
     const timing = await time(`${subject.name} ${hops}`, () => {
-      for (let i = 0; i < chains.length; i++) sink += clientIp(chains[i]!, reqs[i]!)?.length ?? 0;
+      sink += loop(clientIp, chains, reqs);
     });
     if (sink < 0) print('unreachable');
 

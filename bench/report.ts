@@ -113,6 +113,27 @@ export async function time(name: string, fn: () => unknown, options: TimeOptions
   } satisfies Timing;
 }
 
+/** Batch calls `op` on each pair `(firsts[i], seconds[i])` and counts the truthy answers. */
+export type Batch<A, B> = (
+  op: (first: A, second: B) => unknown,
+  firsts: readonly A[],
+  seconds: readonly B[],
+) => number;
+
+const BATCH_SOURCE =
+  'let n = 0; for (let i = 0; i < firsts.length; i++) if (op(firsts[i], seconds[i])) n++; return n;';
+
+/**
+ * batchLoop returns the loop a timed task runs, compiled anew on every call.
+ * V8 keeps type feedback per function: one loop shared by every library turns
+ * megamorphic at its call site once a second library has run through it, and
+ * then inlines nobody, so whoever is timed later pays for the others. A loop
+ * of its own gives each library the single-target call an application has.
+ */
+export function batchLoop<A, B>(): Batch<A, B> {
+  return new Function('op', 'firsts', 'seconds', BATCH_SOURCE) as Batch<A, B>;
+}
+
 /** table writes rows as a markdown table; numbers are printed as given. */
 export function table(header: string[], rows: (string | number)[][]): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
