@@ -56,19 +56,34 @@ export function segmentProblem(entry: unknown): string | null {
  * Build it once per configuration; `has` is called on every request.
  */
 export class ExemptPaths {
-  readonly #segments: ReadonlySet<string>;
+  // The segments by length, so that a request's first segment is compared
+  // in place with the few of its length, never cut out of the URL and
+  // hashed: most requests are not exempt, and this answers them in a few
+  // character reads.
+  readonly #byLength: readonly (readonly string[] | undefined)[];
+  readonly #longest: number;
+  readonly #size: number;
 
   /**
    * Builds the matcher from first path segments, which the caller has
    * checked with `segmentProblem`. An empty list exempts nothing.
    */
   constructor(segments: Iterable<string>) {
-    this.#segments = new Set(segments);
+    const distinct = new Set(segments);
+    const byLength: string[][] = [];
+    for (const segment of distinct) {
+      const same = byLength[segment.length];
+      if (same === undefined) byLength[segment.length] = [segment];
+      else same.push(segment);
+    }
+    this.#byLength = byLength;
+    this.#longest = byLength.length - 1;
+    this.#size = distinct.size;
   }
 
   /** size is the number of distinct exempt segments. */
   get size(): number {
-    return this.#segments.size;
+    return this.#size;
   }
 
   /**
@@ -96,14 +111,29 @@ export class ExemptPaths {
   has(url: unknown): boolean {
     if (typeof url !== 'string' || url.charCodeAt(0) !== 0x2f) return false;
 
-    // The path ends at the query; a first segment ends at the next slash.
-    let end = url.indexOf('?');
-    if (end === -1) end = url.length;
-    let slash = url.indexOf('/', 1);
-    if (slash === -1 || slash > end) slash = end;
-    if (!this.#segments.has(url.slice(1, slash))) return false;
+    // The first segment ends at the next slash or at the query; one longer
+    // than every exempt segment is not exempt.
+    const limit = Math.min(url.length, this.#longest + 2);
+    let slash = 1;
+    while (slash < limit) {
+      const c = url.charCodeAt(slash);
+      if (c === 0x2f || c === 0x3f) break;
+      slash++;
+    }
+    if (slash === limit && limit < url.length) return false;
+    if (!this.#isSegment(url, slash - 1)) return false;
 
-    return isPlainPath(url, end);
+    // The path ends at the query.
+    const end = url.indexOf('?', slash);
+    return isPlainPath(url, end === -1 ? url.length : end);
+  }
+
+  /** #isSegment reports whether the `length` characters after url's slash are exempt. */
+  #isSegment(url: string, length: number): boolean {
+    const candidates = this.#byLength[length];
+    if (candidates === undefined) return false;
+    for (const segment of candidates) if (url.startsWith(segment, 1)) return true;
+    return false;
   }
 }
 

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_EXEMPT_PATHS, ExemptPaths, segmentProblem } from '../src/paths.js';
+import { Rng, seedFromEnv } from './support/random.js';
 
 const defaults = suite('DEFAULT_EXEMPT_PATHS');
 
@@ -71,6 +72,11 @@ const URLS: Array<[why: string, url: unknown, expected: boolean]> = [
   ['an entry deeper in the path', '/admin/capture', false],
   ['case matters', '/Capture', false],
   ['case matters for one letter', '/E/', false],
+  ['one longer than the longest entry', '/_healthz', false],
+  ['a long first segment', '/dashboard/capture', false],
+  ['the longest entry with a query', '/_health?full=1', true],
+  ['an empty query', '/capture?', true],
+  ['a query straight after the slash', '/?capture', false],
   // Dot segments, RFC 3986 section 5.2.4: normalised, these leave the
   // exempt segment.
   ['a parent segment', '/capture/../admin', false],
@@ -153,6 +159,38 @@ has('refuses the tricks a URL parser would resolve to another path', () => {
   for (const url of tricks) {
     assert.is(firstSegment(url), 'admin', url);
     assert.is(exempt.has(url), false, url);
+  }
+});
+
+/**
+ * referenceHas is `has` as its documentation states it, written for
+ * clarity: split the path, look the first segment up, refuse the rest.
+ */
+function referenceHas(segments: ReadonlySet<string>, url: string): boolean {
+  if (!url.startsWith('/')) return false;
+  const path = url.split('?')[0]!;
+  const parts = path.split('/');
+  if (!segments.has(parts[1]!)) return false;
+  if (!/^[\x21-\x7e]*$/.test(path) || /[%#;\\]/.test(path)) return false;
+  return !parts.some((part) => part === '.' || part === '..');
+}
+
+has('agrees with a plain reading of its rules on random targets', () => {
+  const seed = seedFromEnv(0x5eed0011);
+  const rng = new Rng(seed);
+  const lists = [DEFAULT_EXEMPT_PATHS, ['healthz', 'api', 'a'], []];
+  const pieces = ['/', '/', '?', '.', '..', '%2e', ';', '\\', '#', ' ', 'x', 'admin', 'É'];
+  for (const list of lists) {
+    const exemptPaths = new ExemptPaths(list);
+    const segments = new Set(list);
+    const words = [...list, ...list.map((w) => `${w}s`), ...pieces];
+    for (let i = 0; i < 20_000; i++) {
+      let url = rng.chance(0.9) ? '/' : '';
+      const count = rng.between(0, 5);
+      for (let k = 0; k < count; k++) url += rng.pick(words) + (rng.chance(0.5) ? '/' : '');
+      const want = referenceHas(segments, url);
+      assert.is(exemptPaths.has(url), want, `${JSON.stringify(url)} in [${list}], seed ${seed}`);
+    }
   }
 });
 
