@@ -43,9 +43,10 @@
 //   +28  u32  offset of the IPv4 direct table
 //   +32  u32  the same for IPv6: bits,
 //   +36  u32  and offset of its table
-//   +40       8 bytes reserved
-//   +48       nodes, leaf blocks and direct tables, in the order the build
-//             allocated them
+//   +40  u32  offset of the IPv4 list, 0 when the family has none
+//   +44  u32  offset of the IPv6 list
+//   +48       nodes, leaf blocks, direct tables and lists, in the order the
+//             build allocated them
 //
 // Node, 24 bytes, 8-byte aligned:
 //
@@ -66,6 +67,18 @@
 // is the offset of the leaf value it ends at. A family gets a DIRECT_SMALL
 // table from DIRECT_SMALL_FROM prefixes and a DIRECT_LARGE one from
 // DIRECT_LARGE_FROM, where the table is small beside the trie.
+//
+// List, for a family of at most LIST_MAX prefixes, which a few masked
+// compares search faster than a trie of up to 22 levels (a trusted proxy
+// given as one IPv6 address is a /128):
+//
+//   +0   u32  number of entries
+//   +8        entries of LIST_ENTRY bytes, longest prefix first, so that the
+//             first entry that holds an address is its longest match:
+//             +0 u64 hi, +8 u64 lo, +16 u64 mask of hi, +24 u64 mask of lo,
+//             +32 u32 value, +36 u32 prefix length (for the build's sort)
+//
+// The trie is built for such a family as well, but lookups do not visit it.
 //
 // Capacity: offsets are u32, and memory is 32-bit, so an image is at most
 // 4 GiB; measured at 9 to 130 bytes a prefix (bench/match.bench.ts), so tens
@@ -91,7 +104,7 @@ export const RESULT_HOP: usize = RESULT + 28;
 
 /** The image header's magic number ("IPGT" read little-endian) and version. */
 export const MAGIC: u32 = 0x54475049;
-export const VERSION: u32 = 2;
+export const VERSION: u32 = 3;
 /** IMAGE_HEADER is the size of the image header; nodes start after it. */
 export const IMAGE_HEADER: usize = 48;
 /** NODE_SIZE is the size of one trie node. */
@@ -101,6 +114,10 @@ export const DIRECT_SMALL: u32 = 12;
 export const DIRECT_SMALL_FROM: i32 = 32;
 export const DIRECT_LARGE: u32 = 18;
 export const DIRECT_LARGE_FROM: i32 = 16_384;
+
+/** LIST_MAX is the most prefixes of a family searched as a list; LIST_ENTRY its entry size. */
+export const LIST_MAX: i32 = 8;
+export const LIST_ENTRY: usize = 40;
 
 /** PAGE is the WebAssembly page size. */
 export const PAGE: usize = 65536;

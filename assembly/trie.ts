@@ -12,6 +12,8 @@ import {
   DIRECT_SMALL,
   DIRECT_SMALL_FROM,
   IMAGE_HEADER,
+  LIST_ENTRY,
+  LIST_MAX,
   MAGIC,
   NODE_SIZE,
   PAGE,
@@ -49,6 +51,9 @@ let table4: usize = 0;
 let table6: usize = 0;
 let tableBits4: u64 = 0;
 let tableBits6: u64 = 0;
+// Each family's list as an absolute address, 0 when it has none.
+let list4: usize = 0;
+let list6: usize = 0;
 
 /**
  * reserve makes [top, top + bytes) addressable; false when memory is full.
@@ -380,6 +385,12 @@ export function build(): i32 {
     image = 0;
     return ERR_NO_MEMORY;
   }
+  const l4 = buildList(0, split);
+  const l6 = buildList(split, count);
+  if ((split <= LIST_MAX && l4 == 0) || (count - split <= LIST_MAX && l6 == 0)) {
+    image = 0;
+    return ERR_NO_MEMORY;
+  }
 
   store<u32>(image, MAGIC);
   store<u32>(image, VERSION, 4);
@@ -391,7 +402,49 @@ export function build(): i32 {
   store<u32>(image, t4 == 0 ? 0 : <u32>(t4 - image), 28);
   store<u32>(image, bits6, 32);
   store<u32>(image, t6 == 0 ? 0 : <u32>(t6 - image), 36);
+  store<u32>(image, l4 == 0 ? 0 : <u32>(l4 - image), 40);
+  store<u32>(image, l6 == 0 ? 0 : <u32>(l6 - image), 44);
   return attach(image);
+}
+
+/** maskAbove returns a u64 whose top `bits` bits are set, for bits from 0 to 64. */
+@inline
+function maskAbove(bits: i32): u64 {
+  return bits <= 0 ? 0 : <u64>-1 << <u64>(64 - min(bits, 64));
+}
+
+/**
+ * buildList writes the list of the staged prefixes [s, e) of one family and
+ * returns its address: 0 when there are more than LIST_MAX of them (the trie
+ * alone answers) or memory is full.
+ */
+function buildList(s: i32, e: i32): usize {
+  const count = e - s;
+  if (count > LIST_MAX) return 0;
+  const bytes: usize = 8 + <usize>count * LIST_ENTRY;
+  if (!reserve(bytes)) return 0;
+  const list = top;
+  top += bytes;
+  store<u32>(list, <u32>count);
+
+  // Longest first: a handful of entries, so insertion sort on the lengths.
+  for (let i = 0; i < count; i++) {
+    const p = stagedAt(s + i);
+    let k = i;
+    while (k > 0 && load<u32>(list + 8 + <usize>(k - 1) * LIST_ENTRY, 36) < <u32>bitsOf(p)) {
+      memory.copy(list + 8 + <usize>k * LIST_ENTRY, list + 8 + <usize>(k - 1) * LIST_ENTRY, LIST_ENTRY);
+      k--;
+    }
+    const entry = list + 8 + <usize>k * LIST_ENTRY;
+    const bits = bitsOf(p);
+    store<u64>(entry, load<u64>(p));
+    store<u64>(entry, load<u64>(p, 8), 8);
+    store<u64>(entry, maskAbove(bits), 16);
+    store<u64>(entry, maskAbove(bits - 64), 24);
+    store<u32>(entry, <u32>load<u64>(p, 16), 32);
+    store<u32>(entry, <u32>bits, 36);
+  }
+  return list;
 }
 
 /** directBits returns how many leading bits a family of `count` prefixes resolves by table. */
@@ -464,7 +517,9 @@ export function attach(at: usize): i32 {
     r4 + NODE_SIZE <= size &&
     r6 + NODE_SIZE <= size &&
     isTable(load<u32>(at, 24), load<u32>(at, 28), size) &&
-    isTable(load<u32>(at, 32), load<u32>(at, 36), size);
+    isTable(load<u32>(at, 32), load<u32>(at, 36), size) &&
+    isList(at, load<u32>(at, 40), size) &&
+    isList(at, load<u32>(at, 44), size);
   if (!valid) return ERR_IMAGE;
   image = at;
   root4 = at + r4;
@@ -473,6 +528,8 @@ export function attach(at: usize): i32 {
   tableBits6 = <u64>load<u32>(at, 32);
   table4 = tableBits4 == 0 ? 0 : at + <usize>load<u32>(at, 28);
   table6 = tableBits6 == 0 ? 0 : at + <usize>load<u32>(at, 36);
+  list4 = load<u32>(at, 40) == 0 ? 0 : at + <usize>load<u32>(at, 40);
+  list6 = load<u32>(at, 44) == 0 ? 0 : at + <usize>load<u32>(at, 44);
   if (top < at + size) top = at + size;
   return OK;
 }
@@ -484,6 +541,14 @@ function isTable(bits: u32, offset: u32, size: usize): bool {
   return offset >= <u32>IMAGE_HEADER && <usize>offset + (<usize>4 << bits) <= size;
 }
 
+/** isList reports whether a header's list offset is none or a list inside the image at `at`. */
+function isList(at: usize, offset: u32, size: usize): bool {
+  if (offset == 0) return true;
+  if (offset < <u32>IMAGE_HEADER || (offset & 7) != 0 || <usize>offset + 8 > size) return false;
+  const count = load<u32>(at + <usize>offset);
+  return count <= <u32>LIST_MAX && <usize>offset + 8 + <usize>count * LIST_ENTRY <= size;
+}
+
 /**
  * find returns the value of the longest prefix that holds the last parsed
  * address (addrHi, addrLo) in `family` (4 or 6), or 0.
@@ -491,9 +556,21 @@ function isTable(bits: u32, offset: u32, size: usize): bool {
 @inline
 export function find(family: i32): u32 {
   if (image == 0) return 0;
-  let node = family == 4 ? root4 : root6;
   let hi = addrHi;
   let lo = addrLo;
+
+  // A short family is a list, longest prefix first.
+  const list = family == 4 ? list4 : list6;
+  if (list != 0) {
+    const end = list + 8 + <usize>load<u32>(list) * LIST_ENTRY;
+    for (let e = list + 8; e < end; e += LIST_ENTRY) {
+      const outside = ((hi ^ load<u64>(e)) & load<u64>(e, 16)) | ((lo ^ load<u64>(e, 8)) & load<u64>(e, 24));
+      if (outside == 0) return load<u32>(e, 32);
+    }
+    return 0;
+  }
+
+  let node = family == 4 ? root4 : root6;
 
   // The direct table stands for the first levels: one load instead of two or three.
   const table = family == 4 ? table4 : table6;

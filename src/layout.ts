@@ -41,7 +41,7 @@ export const Status = {
 
 /** The image header's magic number ("IPGT" little-endian) and version. */
 export const MAGIC = 0x54475049;
-export const VERSION = 2;
+export const VERSION = 3;
 
 /** Reason codes returned by `walk`: why it chose its address, or why none. */
 export const Reason = {
