@@ -8,6 +8,8 @@ import { fastHi, fastIPv6, fastLo, joinAtGap } from './fast';
 export let addrHi: u64 = 0;
 /** The lower 64 bits of the last parsed address (IPv4: 0). */
 export let addrLo: u64 = 0;
+/** Whether parseClientAddress unwrapped the last address from IPv4-mapped text. */
+export let wasMapped: bool = false;
 
 // Where the last parseIPv4 stopped reading.
 let ipv4Stop: usize = 0;
@@ -18,11 +20,12 @@ export function ipv4End(): usize {
   return ipv4Stop;
 }
 
-/** setAddress replaces the last parsed address. */
+/** setAddress replaces the last parsed address with one not IPv4-mapped. */
 @inline
 export function setAddress(hi: u64, lo: u64): void {
   addrHi = hi;
   addrLo = lo;
+  wasMapped = false;
 }
 
 const MAPPED_TAG: u64 = 0xffff;
@@ -259,12 +262,13 @@ export function unmap(): void {
 
 /**
  * parseClientAddress is parseAddress followed by unmapping: the family a
- * lookup should use (4 or 6), or 0.
+ * lookup should use (4 or 6), or 0. Sets wasMapped.
  */
 @inline
 export function parseClientAddress(p: usize, end: usize): i32 {
   const family = parseAddress(p, end);
-  if (family == 6 && isMapped()) {
+  wasMapped = family == 6 && isMapped();
+  if (wasMapped) {
     unmap();
     return 4;
   }

@@ -5,16 +5,15 @@
 // with no client address: guessing past it would let a client pick its own.
 
 import {
-  addrHi,
-  addrLo,
   ipv4End,
   parseAddress,
   parseClientAddress,
   parseIPv4,
   setAddress,
 } from './address';
-import { RESULT_END, RESULT_FAMILY, RESULT_HI, RESULT_HOP, RESULT_LO, RESULT_START } from './layout';
-import { find } from './trie';
+import { RESULT_VALUE } from './layout';
+import { report } from './result';
+import { find, findClient } from './trie';
 
 /** Flags for `walk`. */
 export const TRUST_ALL: i32 = 1;
@@ -222,15 +221,6 @@ function previousEntry(base: usize, end: usize, quotes: bool): isize {
   return q;
 }
 
-function report(family: i32, start: usize, end: usize, hop: i32): void {
-  store<u64>(RESULT_HI, addrHi);
-  store<u64>(RESULT_LO, addrLo);
-  store<u32>(RESULT_FAMILY, family);
-  store<u32>(RESULT_START, <u32>start);
-  store<u32>(RESULT_END, <u32>end);
-  store<u32>(RESULT_HOP, hop);
-}
-
 /**
  * walk finds the client address for a request whose socket peer is the text
  * at [peer, peer + peerLength) and whose forwarding header (all lines joined
@@ -238,7 +228,8 @@ function report(family: i32, start: usize, end: usize, hop: i32): void {
  * and FORWARDED (RFC 7239 syntax instead of X-Forwarded-For); trusted proxies
  * are the attached set. At most `maxHops` header entries are examined.
  * Returns a REASON_* code; for PEER, FORWARDED and ALL_TRUSTED the chosen
- * address is in RESULT (start and end are offsets into memory).
+ * address is in RESULT (start and end are offsets into memory), with its
+ * canonical text and its value in the client set.
  */
 export function walk(
   peer: usize,
@@ -253,9 +244,12 @@ export function walk(
 
   const peerFamily = parseClientAddress(peer, peer + peerLength);
   if (peerFamily == 0) return REASON_NO_PEER;
-  report(peerFamily, peer, peer + peerLength, 0);
-  if (!trustAll && find(peerFamily) == 0) return REASON_PEER;
+  if (!trustAll && find(peerFamily) == 0) return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
 
+  // The hop last parsed is the one chosen when the walk stops with an address.
+  let family = peerFamily;
+  let start = peer;
+  let stop = peer + peerLength;
   let end = header + headerLength;
   let hop = 0;
   while (<isize>end > <isize>header) {
@@ -269,8 +263,20 @@ export function walk(
       ? parseForwardedElement(entryStart, entryEnd)
       : parseNode(entryStart, entryEnd, true, true);
     if (!ok) return REASON_MALFORMED;
-    report(hopFamily, hopStart, hopEnd, hop);
-    if (!trustAll && find(hopFamily) == 0) return REASON_FORWARDED;
+    family = hopFamily;
+    start = hopStart;
+    stop = hopEnd;
+    if (!trustAll && find(family) == 0) return chosen(REASON_FORWARDED, family, start, stop, hop);
   }
-  return hop == 0 ? REASON_PEER : REASON_ALL_TRUSTED;
+  return chosen(hop == 0 ? REASON_PEER : REASON_ALL_TRUSTED, family, start, stop, hop);
+}
+
+/**
+ * chosen reports the address the walk settled on, and what the client set
+ * gives it, and returns `reason`.
+ */
+function chosen(reason: i32, family: i32, start: usize, end: usize, hop: i32): i32 {
+  report(family, start, end, hop);
+  store<u32>(RESULT_VALUE, findClient(family));
+  return reason;
 }

@@ -7,23 +7,11 @@
 //                        another instance at heapBase(), then attach(offset)
 // Querying:              lookup(p, n), parse(p, n), walk(...), format();
 //                        input longer than SCRATCH_SIZE goes at spare(n)
+// Walk and look up:      attachClientSet(offset) of a second image copied in
 
-import {
-  addrHi,
-  addrLo,
-  formatAddress,
-  parseAddress,
-  parseClientAddress,
-  setAddress,
-} from './address';
-import {
-  RESULT_END,
-  RESULT_FAMILY,
-  RESULT_HI,
-  RESULT_LO,
-  RESULT_START,
-  TEXT,
-} from './layout';
+import { formatAddress, parseAddress, parseClientAddress, setAddress } from './address';
+import { RESULT_END, RESULT_FAMILY, RESULT_HI, RESULT_LO, RESULT_START, TEXT } from './layout';
+import { report } from './result';
 import { addRule as stageRule } from './rule';
 import { isCanonicalIPv6 } from './fast';
 import { ERR_NO_MEMORY, NOT_ADDRESS, OK } from './status';
@@ -37,6 +25,9 @@ export {
   RESULT_HOP,
   RESULT_LO,
   RESULT_START,
+  RESULT_TEXT_END,
+  RESULT_TEXT_START,
+  RESULT_VALUE,
   SCRATCH,
   SCRATCH_SIZE,
   TEXT,
@@ -57,7 +48,7 @@ export {
   OK,
 } from './status';
 export { MAGIC, VERSION } from './layout';
-export { attach, build } from './trie';
+export { attach, attachClientSet, build } from './trie';
 export {
   FORWARDED,
   REASON_ALL_TRUSTED,
@@ -109,26 +100,21 @@ export function lookupParsed(family: i32, w0: u32, w1: u32, w2: u32, w3: u32): i
 
 /**
  * parse reads the address text at [p, p + n) into RESULT (hi, lo, family,
- * with IPv4-mapped addresses unwrapped; start and end are p and p + n) and
- * returns the family, 4 or 6, or 0 when the text is not an address.
+ * with IPv4-mapped addresses unwrapped; start and end are p and p + n; the
+ * bounds of its canonical text) and returns the family, 4 or 6, or 0 when
+ * the text is not an address.
  */
 export function parse(p: usize, n: usize): i32 {
-  return report(parseClientAddress(p, p + n), p, n);
+  return parsed(parseClientAddress(p, p + n), p, n);
 }
 
 /** parseRaw is parse without unwrapping IPv4-mapped addresses. */
 export function parseRaw(p: usize, n: usize): i32 {
-  return report(parseAddress(p, p + n), p, n);
+  return parsed(parseAddress(p, p + n), p, n);
 }
 
-function report(family: i32, p: usize, n: usize): i32 {
-  if (family != 0) {
-    store<u64>(RESULT_HI, addrHi);
-    store<u64>(RESULT_LO, addrLo);
-    store<u32>(RESULT_FAMILY, family);
-    store<u32>(RESULT_START, <u32>p);
-    store<u32>(RESULT_END, <u32>(p + n));
-  }
+function parsed(family: i32, p: usize, n: usize): i32 {
+  if (family != 0) report(family, p, p + n, 0);
   return family;
 }
 

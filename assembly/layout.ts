@@ -15,10 +15,18 @@
 //            +20 u32  start: offset of the address text that was read
 //            +24 u32  end: offset just past it
 //            +28 u32  hop: 0 for the peer, k for the k-th entry from the right
+//            +32 u32  textStart, +36 u32 textEnd: where the address's
+//                     canonical text is, either inside the text that was
+//                     read (already canonical, or the dotted quad of an
+//                     IPv4-mapped address) or at TEXT, written there
+//            +40 u32  value: what the client set gives the address `walk`
+//                     chose (0 without a client set; see attachClientSet)
 // TEXT     canonical address text written by `format`, at most 39 bytes.
 // SCRATCH  where JavaScript writes the bytes of an address or a header before
 //          a call. Every entry point takes (pointer, length), so input longer
 //          than SCRATCH is written at the heap's end instead (see `spare`).
+// static   the parser's tables and the views of the two attached images
+//          (trie.ts); nothing outside the module writes there.
 //
 // The heap, from `__heap_base` upwards, holds while a set is built:
 //
@@ -101,6 +109,9 @@ export const RESULT_FAMILY: usize = RESULT + 16;
 export const RESULT_START: usize = RESULT + 20;
 export const RESULT_END: usize = RESULT + 24;
 export const RESULT_HOP: usize = RESULT + 28;
+export const RESULT_TEXT_START: usize = RESULT + 32;
+export const RESULT_TEXT_END: usize = RESULT + 36;
+export const RESULT_VALUE: usize = RESULT + 40;
 
 /** The image header's magic number ("IPGT" read little-endian) and version. */
 export const MAGIC: u32 = 0x54475049;

@@ -41,19 +41,17 @@ let staged: usize = 0;
 let stagedCount: usize = 0;
 let top: usize = 0;
 
-// The attached image: its address, its two roots and its two direct tables
-// as absolute addresses (a table is 0 when the family has none), and the
-// number of address bits each table consumes.
+// The image being built or attached; 0 until there is one.
 export let image: usize = 0;
-let root4: usize = 0;
-let root6: usize = 0;
-let table4: usize = 0;
-let table6: usize = 0;
-let tableBits4: u64 = 0;
-let tableBits6: u64 = 0;
-// Each family's list as an absolute address, 0 when it has none.
-let list4: usize = 0;
-let list6: usize = 0;
+
+// What a lookup needs of an attached image, nine u32s at a view: +0 the
+// image, then for IPv4 and IPv6 in turn: +4, +8 the roots; +12, +16 the
+// direct tables; +20, +24 the address bits they resolve; +28, +32 the
+// lists. Addresses are absolute, 0 for none; a view whose image is 0 finds
+// nothing. One view is the attached set's, one the client set's.
+const VIEW_SIZE: i32 = 36;
+const ATTACHED: usize = memory.data(VIEW_SIZE, 4);
+const CLIENT: usize = memory.data(VIEW_SIZE, 4);
 
 /**
  * reserve makes [top, top + bytes) addressable; false when memory is full.
@@ -85,6 +83,9 @@ export function start(): bool {
   staged = top;
   stagedCount = 0;
   image = 0;
+  // The build writes over the heap, where attached images were copied.
+  store<u32>(ATTACHED, 0);
+  store<u32>(CLIENT, 0);
   return true;
 }
 
@@ -501,37 +502,65 @@ export function imageSize(): u32 {
 }
 
 /**
+ * isImage reports whether `at` holds an image whose header agrees with the
+ * memory that holds it: magic, version, size, roots, tables and lists.
+ */
+function isImage(at: usize): bool {
+  const have = <usize>memory.size() * PAGE;
+  if (at < __heap_base || at + IMAGE_HEADER > have) return false;
+  const size = <usize>load<u32>(at, 8);
+  return (
+    load<u32>(at) == MAGIC &&
+    load<u32>(at, 4) == VERSION &&
+    at + size <= have &&
+    <usize>load<u32>(at, 12) + NODE_SIZE <= size &&
+    <usize>load<u32>(at, 16) + NODE_SIZE <= size &&
+    isTable(load<u32>(at, 24), load<u32>(at, 28), size) &&
+    isTable(load<u32>(at, 32), load<u32>(at, 36), size) &&
+    isList(at, load<u32>(at, 40), size) &&
+    isList(at, load<u32>(at, 44), size)
+  );
+}
+
+/**
  * attach makes the image at `at` the one lookups use, after checking its
  * header against the memory that holds it. Returns OK or ERR_IMAGE.
  */
 export function attach(at: usize): i32 {
-  const have = <usize>memory.size() * PAGE;
-  if (at < __heap_base || at + IMAGE_HEADER > have) return ERR_IMAGE;
-  const size = <usize>load<u32>(at, 8);
-  const r4 = <usize>load<u32>(at, 12);
-  const r6 = <usize>load<u32>(at, 16);
-  const valid =
-    load<u32>(at) == MAGIC &&
-    load<u32>(at, 4) == VERSION &&
-    at + size <= have &&
-    r4 + NODE_SIZE <= size &&
-    r6 + NODE_SIZE <= size &&
-    isTable(load<u32>(at, 24), load<u32>(at, 28), size) &&
-    isTable(load<u32>(at, 32), load<u32>(at, 36), size) &&
-    isList(at, load<u32>(at, 40), size) &&
-    isList(at, load<u32>(at, 44), size);
-  if (!valid) return ERR_IMAGE;
+  if (!isImage(at)) return ERR_IMAGE;
   image = at;
-  root4 = at + r4;
-  root6 = at + r6;
-  tableBits4 = <u64>load<u32>(at, 24);
-  tableBits6 = <u64>load<u32>(at, 32);
-  table4 = tableBits4 == 0 ? 0 : at + <usize>load<u32>(at, 28);
-  table6 = tableBits6 == 0 ? 0 : at + <usize>load<u32>(at, 36);
-  list4 = load<u32>(at, 40) == 0 ? 0 : at + <usize>load<u32>(at, 40);
-  list6 = load<u32>(at, 44) == 0 ? 0 : at + <usize>load<u32>(at, 44);
-  if (top < at + size) top = at + size;
+  fillView(ATTACHED, at);
   return OK;
+}
+
+/**
+ * attachClientSet makes the image at `at` the client set, in which `walk`
+ * looks up the address it chooses; 0 detaches it. Returns OK or ERR_IMAGE.
+ */
+export function attachClientSet(at: usize): i32 {
+  if (at == 0) {
+    store<u32>(CLIENT, 0);
+    return OK;
+  }
+  if (!isImage(at)) return ERR_IMAGE;
+  fillView(CLIENT, at);
+  return OK;
+}
+
+/** fillView describes the image at `at`, which isImage accepted, in `view`. */
+function fillView(view: usize, at: usize): void {
+  store<u32>(view, <u32>at);
+  for (let v6: usize = 0; v6 <= 4; v6 += 4) {
+    const bits = load<u32>(at + 24 + 2 * v6);
+    store<u32>(view + v6, <u32>at + load<u32>(at + 12 + v6), 4);
+    store<u32>(view + v6, bits == 0 ? 0 : <u32>at + load<u32>(at + 28 + 2 * v6), 12);
+    store<u32>(view + v6, bits, 20);
+    const list = load<u32>(at + 40 + v6);
+    store<u32>(view + v6, list == 0 ? 0 : <u32>at + list, 28);
+  }
+  // Input longer than SCRATCH goes past everything attached.
+  const end = at + <usize>load<u32>(at, 8);
+  if (top < end) top = end;
 }
 
 /** isTable reports whether a header's table fields describe a table inside the image. */
@@ -550,17 +579,32 @@ function isList(at: usize, offset: u32, size: usize): bool {
 }
 
 /**
- * find returns the value of the longest prefix that holds the last parsed
- * address (addrHi, addrLo) in `family` (4 or 6), or 0.
+ * find returns the value of the longest prefix of the attached image that
+ * holds the last parsed address (addrHi, addrLo) in `family` (4 or 6), or 0.
+ */
+export function find(family: i32): u32 {
+  return search(ATTACHED, family);
+}
+
+/** findClient is find in the client set; 0 when none is attached. */
+export function findClient(family: i32): u32 {
+  return search(CLIENT, family);
+}
+
+/**
+ * search looks the last parsed address up in `family` (4 or 6) of the image
+ * that `view` describes.
  */
 @inline
-export function find(family: i32): u32 {
-  if (image == 0) return 0;
+function search(view: usize, family: i32): u32 {
+  const at = <usize>load<u32>(view);
+  if (at == 0) return 0;
+  const part = view + (<usize>(family != 4) << 2);
   let hi = addrHi;
   let lo = addrLo;
 
   // A short family is a list, longest prefix first.
-  const list = family == 4 ? list4 : list6;
+  const list = <usize>load<u32>(part, 28);
   if (list != 0) {
     const end = list + 8 + <usize>load<u32>(list) * LIST_ENTRY;
     for (let e = list + 8; e < end; e += LIST_ENTRY) {
@@ -570,15 +614,14 @@ export function find(family: i32): u32 {
     return 0;
   }
 
-  let node = family == 4 ? root4 : root6;
-
   // The direct table stands for the first levels: one load instead of two or three.
-  const table = family == 4 ? table4 : table6;
+  let node = <usize>load<u32>(part, 4);
+  const table = <usize>load<u32>(part, 12);
   if (table != 0) {
-    const bits = family == 4 ? tableBits4 : tableBits6;
+    const bits = <u64>load<u32>(part, 20);
     const entry = load<u32>(table + (<usize>(hi >> (64 - bits)) << 2));
-    if ((entry & 1) == 0) return load<u32>(image + <usize>entry);
-    node = image + <usize>entry - 1;
+    if ((entry & 1) == 0) return load<u32>(at + <usize>entry);
+    node = at + <usize>entry - 1;
     hi = (hi << bits) | (lo >> (64 - bits));
     lo <<= bits;
   }
@@ -587,13 +630,13 @@ export function find(family: i32): u32 {
     const bit: u64 = <u64>1 << (hi >> 58);
     const children = load<u64>(node);
     if (children & bit) {
-      node = image + <usize>load<u32>(node, 16) + <usize>popcnt(children & (bit - 1)) * NODE_SIZE;
+      node = at + <usize>load<u32>(node, 16) + <usize>popcnt(children & (bit - 1)) * NODE_SIZE;
       hi = (hi << 6) | (lo >> 58);
       lo <<= 6;
       continue;
     }
     const rank = <usize>popcnt(load<u64>(node, 8) & ((bit << 1) - 1));
-    return load<u32>(image + <usize>load<u32>(node, 20) + ((rank - 1) << 2));
+    return load<u32>(at + <usize>load<u32>(node, 20) + ((rank - 1) << 2));
   }
   return 0;
 }

@@ -8,14 +8,21 @@ import { buildRuleSet } from './config.js';
 import { CookiePolicy } from './cookies.js';
 import { invalid, quote } from './errors.js';
 import { type IpSet, matcherOf } from './ipset.js';
+import { RESULT_VALUE } from './layout.js';
 import type { Matcher } from './matcher.js';
 import { DEFAULT_EXEMPT_PATHS, ExemptPaths, segmentProblem } from './paths.js';
 import {
   type HeaderBag,
-  matcherOfTrust,
+  hasAddress,
   ProxyTrust,
   type ProxyTrustOptions,
+  type Walk,
+  walkOf,
+  walkRequest,
 } from './proxy-trust.js';
+import { combineSets } from './rules.js';
+
+const VALUE_WORD = RESULT_VALUE >> 2;
 
 /**
  * GateOptions configures a gate. `configFromEnv()` returns a valid value;
@@ -96,13 +103,15 @@ export interface GateRequest {
 
 /** Snapshot is one compiled configuration; it never changes once built. */
 interface Snapshot {
-  /** allow is null when the allowlist is empty. */
-  readonly allow: IpSet | null;
-  /** trust resolves the client; unconfigured when forwarding is not read. */
-  readonly trust: ProxyTrust;
-  /** allowMatcher and trustMatcher are the instances behind allow and trust. */
-  readonly allowMatcher: Matcher | null;
-  readonly trustMatcher: Matcher;
+  /** allowRules are the allowlist's rules, null when it is empty. */
+  readonly allowRules: readonly string[] | null;
+  /** walk is how the client is found; it reads no header when not behind a proxy. */
+  readonly walk: Walk;
+  /**
+   * matcher holds the trusted proxies, attached, and the allowlist as the
+   * client set: one call walks a request and looks its client up.
+   */
+  readonly matcher: Matcher;
   /** isForwardingRefused: behind a proxy that nothing says to trust. */
   readonly isForwardingRefused: boolean;
   readonly exempt: ExemptPaths;
@@ -159,17 +168,23 @@ export class Gate {
 
     // The forwarding header of an untrusted proxy names nobody we can judge.
     const isRefused = snapshot.isForwardingRefused && hasForwarding(headers);
-    const clientIp = isRefused ? null : snapshot.trust.clientIp(remoteAddress, headers);
+    let clientIp: string | null = null;
+    let index = 0;
+    if (!isRefused) {
+      // One call walks to the client and looks it up in the allowlist.
+      const matcher = snapshot.matcher;
+      if (hasAddress(walkRequest(matcher, snapshot.walk, remoteAddress, headers))) {
+        clientIp = matcher.walked();
+        index = matcher.words[VALUE_WORD]!;
+      }
+    }
 
-    if (snapshot.allow === null) return { allowed: true, clientIp, reason: 'unrestricted' };
+    const allowRules = snapshot.allowRules;
+    if (allowRules === null) return { allowed: true, clientIp, reason: 'unrestricted' };
     if (snapshot.exempt.has(request?.url)) return { allowed: true, clientIp, reason: 'exempt' };
     if (isRefused) return { allowed: false, clientIp, reason: 'untrusted-forwarding' };
     if (clientIp === null) return { allowed: false, clientIp, reason: 'no-client-address' };
-
-    // The walk left the client parsed in the trust's instance; the allowlist
-    // reads it from there rather than parsing the text again.
-    const index = snapshot.allowMatcher!.findParsed(snapshot.trustMatcher);
-    const rule = index > 0 ? snapshot.allow.rules[index - 1] : undefined;
+    const rule = index > 0 ? allowRules[index - 1] : undefined;
     if (rule === undefined) return { allowed: false, clientIp, reason: 'not-allowed' };
     return { allowed: true, clientIp, reason: 'allowed', rule };
   }
@@ -231,12 +246,13 @@ function compile(options: GateOptions): Snapshot {
   const proxies = buildRuleSet('createGate: trustedProxies', proxyRules);
   const isTrusting = options.behindProxy === true;
   const trust = new ProxyTrust(isTrusting ? trustOptions(options, proxies) : {});
+  const walk = walkOf(trust);
+  const trusted = walk.set === undefined ? null : matcherOf(walk.set);
 
   return {
-    allow,
-    trust,
-    allowMatcher: allow === null ? null : matcherOf(allow),
-    trustMatcher: matcherOfTrust(trust),
+    allowRules: allow === null ? null : allow.rules,
+    walk,
+    matcher: combineSets('createGate', trusted, allow === null ? null : matcherOf(allow)),
     isForwardingRefused: isTrusting && !trust.isConfigured,
     exempt: new ExemptPaths(exemptPaths),
     cookies: cookiePolicy(options, trust),

@@ -13,6 +13,11 @@ export const RESULT_FAMILY = RESULT + 16;
 export const RESULT_START = RESULT + 20;
 export const RESULT_END = RESULT + 24;
 export const RESULT_HOP = RESULT + 28;
+/** RESULT_TEXT_START and RESULT_TEXT_END bound the address's canonical text in memory. */
+export const RESULT_TEXT_START = RESULT + 32;
+export const RESULT_TEXT_END = RESULT + 36;
+/** RESULT_VALUE is the client set's value for the address `walk` chose. */
+export const RESULT_VALUE = RESULT + 40;
 
 /** TEXT is where `format` writes canonical address text (at most 39 bytes). */
 export const TEXT = 96;
@@ -22,7 +27,7 @@ export const SCRATCH = 256;
 /** SCRATCH_SIZE is how many bytes of input fit in SCRATCH. */
 export const SCRATCH_SIZE = 32512;
 
-/** Status codes returned by `reset`, `addRule`, `build` and `attach`. */
+/** Status codes returned by `reset`, `addRule`, `build`, `attach` and `attachClientSet`. */
 export const Status = {
   OK: 0,
   ERR_EMPTY: 1,

@@ -1,17 +1,15 @@
 /**
  * Matcher: one instance of the core and the views JavaScript writes input
- * and reads results through. IpSet, IpMap, ProxyTrust and canonicalAddress
- * all work through one.
+ * and reads results through. IpSet, IpMap, ProxyTrust, the gate and
+ * canonicalAddress all work through one.
  */
 import {
-  RESULT_END,
-  RESULT_FAMILY,
-  RESULT_HI,
-  RESULT_LO,
   RESULT_START,
+  RESULT_TEXT_END,
+  RESULT_TEXT_START,
+  Reason,
   SCRATCH,
   SCRATCH_SIZE,
-  TEXT,
 } from './layout.js';
 import { type CoreExports, writeAscii } from './wasm.js';
 
@@ -19,13 +17,10 @@ import { type CoreExports, writeAscii } from './wasm.js';
 // in the lookup loop that tripled its cost; module-local copies fold away.
 const SCRATCH_AT: number = SCRATCH;
 const SCRATCH_LIMIT: number = SCRATCH_SIZE;
-const TEXT_AT: number = TEXT;
 const START_WORD: number = RESULT_START >> 2;
-const END_WORD: number = RESULT_END >> 2;
-const FAMILY_WORD: number = RESULT_FAMILY >> 2;
-// Each u64 of RESULT is two little-endian u32s: the low half first.
-const HI_WORD: number = RESULT_HI >> 2;
-const LO_WORD: number = RESULT_LO >> 2;
+const TEXT_START_WORD: number = RESULT_TEXT_START >> 2;
+const TEXT_END_WORD: number = RESULT_TEXT_END >> 2;
+const TOO_MANY_HOPS: number = Reason.REASON_TOO_MANY_HOPS;
 
 // SHORT_TEXT is the longest text the lookup copies with a loop.
 const SHORT_TEXT = 16;
@@ -81,21 +76,6 @@ export class Matcher {
   }
 
   /**
-   * findParsed is find for the address that `other` last parsed or walked
-   * to, read from its RESULT record instead of from text.
-   */
-  findParsed(other: Matcher): number {
-    const w = other.words;
-    return this.core.lookupParsed(
-      w[FAMILY_WORD]!,
-      w[HI_WORD + 1]!,
-      w[HI_WORD]!,
-      w[LO_WORD + 1]!,
-      w[LO_WORD]!,
-    );
-  }
-
-  /**
    * encode writes `text` at SCRATCH as UTF-8 and returns its length in
    * bytes. Anything beyond ASCII becomes bytes above 0x7f, which no parser
    * accepts; text that does not fit returns SCRATCH_SIZE, which no address
@@ -133,26 +113,83 @@ export class Matcher {
   }
 
   /**
-   * text returns the address in RESULT as canonical text. `source` is the
-   * string it was read from and `offset` where that string starts in
+   * text returns the canonical text of the address in RESULT. `source` is
+   * the string it was read from and `offset` where that string starts in
    * memory, or -1 when its bytes do not line up with its characters (it was
-   * not ASCII); when the source already is canonical it is sliced rather
-   * than copied out of memory.
+   * not ASCII); canonical text inside the source is sliced from the string
+   * rather than copied out of memory.
    */
   text(source: string, offset: number): string {
-    // A dotted quad is canonical as the parser takes it; only a mapped one,
-    // spelt with colons, needs formatting.
     const words = this.words;
-    if (words[FAMILY_WORD] === 4 && offset >= 0) {
-      const start = words[START_WORD]! - offset;
-      const text = source.slice(start, words[END_WORD]! - offset);
-      if (!text.includes(':')) return text;
+    const start = words[TEXT_START_WORD]!;
+    const end = words[TEXT_END_WORD]!;
+    if (offset >= 0 && start >= offset && end - offset <= source.length) {
+      return source.slice(start - offset, end - offset);
     }
-    const length = this.core.format();
-    if (length >= 0) return this.latin1.toString('latin1', TEXT_AT, TEXT_AT + length);
-    // The source is canonical: take it from the string, or else from memory.
-    const start = this.words[START_WORD]!;
-    if (offset >= 0) return source.slice(start - offset, start - offset - length);
-    return this.latin1.toString('latin1', start, start - length);
+    return this.latin1.toString('latin1', start, end);
+  }
+
+  // The strings the last walk read and where they lie in memory, for walked.
+  #peer = '';
+  #peerAt = 0;
+  #header = '';
+  #headerAt = 0;
+
+  /**
+   * walk writes a request's socket peer and forwarding header (its lines
+   * joined) into memory, walks them with `flags` and `maxHops`, and returns
+   * the core's reason code. Never throws.
+   */
+  walk(peer: string, header: string, flags: number, maxHops: number): number {
+    // The header goes at SCRATCH and the peer right after it, or both past
+    // the heap when they might not fit (UTF-8 takes up to 3 bytes a unit).
+    // When both are ASCII, as they nearly always are, one copy writes both.
+    const length = header.length + peer.length;
+    if (header.length > 0 && 3 * length <= SCRATCH_LIMIT && this.encode(header + peer) === length) {
+      return this.#walkAt(peer, header, SCRATCH_AT, header.length, flags, maxHops);
+    }
+    let written: number;
+    let at = SCRATCH_AT;
+    if (3 * header.length + peer.length <= SCRATCH_LIMIT) {
+      written = this.encode(header);
+    } else {
+      const room = 3 * header.length + peer.length;
+      at = this.core.spare(room);
+      // Growing memory detaches the old buffer, which leaves the view empty.
+      if (this.bytes.length === 0) this.renew();
+      if (at === 0) return TOO_MANY_HOPS;
+      const view = new Uint8Array(this.core.memory.buffer, at, room);
+      written = encoder.encodeInto(header, view).written;
+    }
+    writeAscii(this.bytes, at + written, peer);
+    return this.#walkAt(peer, header, at, written, flags, maxHops);
+  }
+
+  /** #walkAt walks the header's `written` bytes at `at` and the peer right after them. */
+  #walkAt(
+    peer: string,
+    header: string,
+    at: number,
+    written: number,
+    flags: number,
+    maxHops: number,
+  ): number {
+    const peerAt = at + written;
+    this.#peer = peer;
+    this.#peerAt = peerAt;
+    this.#header = header;
+    this.#headerAt = written === header.length ? at : -1;
+    return this.core.walk(peerAt, peer.length, at, written, flags, maxHops);
+  }
+
+  /**
+   * walked returns the canonical text of the address the last walk chose.
+   * Byte offsets are string offsets only for ASCII, which the peer is
+   * whenever it parsed; the header's offset is -1 when it was not.
+   */
+  walked(): string {
+    return this.words[START_WORD]! >= this.#peerAt
+      ? this.text(this.#peer, this.#peerAt)
+      : this.text(this.#header, this.#headerAt);
   }
 }

@@ -4,9 +4,9 @@
  */
 import { invalid, quote } from './errors.js';
 import { IpSet, matcherOf } from './ipset.js';
-import { RESULT_HOP, RESULT_START, Reason, SCRATCH, SCRATCH_SIZE } from './layout.js';
+import { RESULT_HOP, Reason } from './layout.js';
 import { Matcher } from './matcher.js';
-import { instantiate, writeAscii } from './wasm.js';
+import { instantiate } from './wasm.js';
 
 /** Options for ProxyTrust. */
 export interface ProxyTrustOptions {
@@ -51,9 +51,6 @@ export const DEFAULT_MAX_HOPS = 32;
 
 // Module-local copies of the layout: V8 reads imported bindings afresh at
 // every use, which shows on a path this hot (see Matcher.find).
-const AT = SCRATCH;
-const LIMIT = SCRATCH_SIZE;
-const START_WORD = RESULT_START >> 2;
 const HOP_WORD = RESULT_HOP >> 2;
 
 const TRUST_ALL = 1;
@@ -61,7 +58,6 @@ const FORWARDED = 2;
 // The codes the walk returns with an address are PEER to ALL_TRUSTED.
 const PEER: number = Reason.REASON_PEER;
 const ALL_TRUSTED: number = Reason.REASON_ALL_TRUSTED;
-const TOO_MANY_HOPS: number = Reason.REASON_TOO_MANY_HOPS;
 const REASONS: readonly ResolveReason[] = (() => {
   const names: ResolveReason[] = [];
   names[Reason.REASON_PEER] = 'peer';
@@ -74,7 +70,6 @@ const REASONS: readonly ResolveReason[] = (() => {
 })();
 const OPTION_NAMES = new Set(['trusted', 'all', 'header', 'maxHops']);
 const WHERE = 'new ProxyTrust';
-const encoder = new TextEncoder();
 
 function checkOptions(options: ProxyTrustOptions): void {
   if (typeof options !== 'object' || options === null) {
@@ -110,15 +105,51 @@ function headerText(value: string | string[] | undefined): string {
   return '';
 }
 
-// The matcher behind each ProxyTrust, for the gate; not public.
-const trustMatchers = new WeakMap<ProxyTrust, Matcher>();
+/**
+ * Walk is how a ProxyTrust walks a request, for a gate that walks the same
+ * way in an instance of its own; not public.
+ */
+export interface Walk {
+  /** set holds the trusted proxies; undefined when none are given. */
+  set: IpSet | undefined;
+  flags: number;
+  maxHops: number;
+  header: 'x-forwarded-for' | 'forwarded';
+  isConfigured: boolean;
+}
 
 /**
- * matcherOfTrust returns the instance `trust` walks in, whose RESULT holds
- * the client address after each `resolve`.
+ * forwardingText returns the forwarding header `walk` reads from `headers`,
+ * its lines joined, or '' when it reads none.
  */
-export function matcherOfTrust(trust: ProxyTrust): Matcher {
-  return trustMatchers.get(trust)!;
+function forwardingText(walk: Walk, headers: HeaderBag | undefined): string {
+  return walk.isConfigured ? headerText(headers?.[walk.header]) : '';
+}
+
+const walks = new WeakMap<ProxyTrust, Walk>();
+
+/** walkOf returns how `trust` walks. */
+export function walkOf(trust: ProxyTrust): Walk {
+  return walks.get(trust)!;
+}
+
+/**
+ * walkRequest walks one request in `matcher` the way `walk` says and returns
+ * the core's code; `hasAddress` tells whether it chose an address.
+ */
+export function walkRequest(
+  matcher: Matcher,
+  walk: Walk,
+  remoteAddress: string | undefined,
+  headers: HeaderBag | undefined,
+): number {
+  const peer = typeof remoteAddress === 'string' ? remoteAddress : '';
+  return matcher.walk(peer, forwardingText(walk, headers), walk.flags, walk.maxHops);
+}
+
+/** hasAddress reports whether a walk's code comes with an address. */
+export function hasAddress(code: number): boolean {
+  return code >= PEER && code <= ALL_TRUSTED;
 }
 
 /**
@@ -134,10 +165,7 @@ export function matcherOfTrust(trust: ProxyTrust): Matcher {
  */
 export class ProxyTrust {
   readonly #matcher: Matcher;
-  readonly #flags: number;
-  readonly #maxHops: number;
-  readonly #header: string;
-  readonly #configured: boolean;
+  readonly #walk: Walk;
 
   /**
    * Throws a TypeError or RangeError with code `ERR_INVALID_OPTION` for a bad
@@ -150,16 +178,22 @@ export class ProxyTrust {
     const set = trusted instanceof IpSet || trusted === undefined ? trusted : IpSet.from(trusted);
 
     this.#matcher = set === undefined ? new Matcher(instantiate()) : matcherOf(set);
-    trustMatchers.set(this, this.#matcher);
-    this.#flags = (all ? TRUST_ALL : 0) | (options.header === 'forwarded' ? FORWARDED : 0);
-    this.#maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
-    this.#header = options.header ?? 'x-forwarded-for';
-    this.#configured = all || (set !== undefined && set.size > 0);
+    const isConfigured = all || (set !== undefined && set.size > 0);
+    const flags = (all ? TRUST_ALL : 0) | (options.header === 'forwarded' ? FORWARDED : 0);
+    this.#walk = {
+      set,
+      // Unconfigured, the walk reads no header, so flags cannot matter.
+      flags: isConfigured ? flags : 0,
+      maxHops: options.maxHops ?? DEFAULT_MAX_HOPS,
+      header: options.header ?? 'x-forwarded-for',
+      isConfigured,
+    };
+    walks.set(this, this.#walk);
   }
 
   /** isConfigured reports whether any proxy is trusted, so headers are read at all. */
   get isConfigured(): boolean {
-    return this.#configured;
+    return this.#walk.isConfigured;
   }
 
   /**
@@ -168,13 +202,13 @@ export class ProxyTrust {
    */
   isTrusted(addr: unknown): boolean {
     const value = this.#matcher.find(addr);
-    return (this.#flags & TRUST_ALL) !== 0 ? value >= 0 : value > 0;
+    return (this.#walk.flags & TRUST_ALL) !== 0 ? value >= 0 : value > 0;
   }
 
   /** clientIp returns the client's address as canonical text, or null. Never throws. */
   clientIp(remoteAddress: string | undefined, headers: HeaderBag): string | null {
-    const code = this.#walk(remoteAddress, headers);
-    return code >= PEER && code <= ALL_TRUSTED ? this.#text() : null;
+    const code = walkRequest(this.#matcher, this.#walk, remoteAddress, headers);
+    return hasAddress(code) ? this.#matcher.walked() : null;
   }
 
   /**
@@ -182,70 +216,9 @@ export class ProxyTrust {
    * reason. Never throws, whatever the peer and headers hold.
    */
   resolve(remoteAddress: string | undefined, headers: HeaderBag): Resolution {
-    const code = this.#walk(remoteAddress, headers);
+    const code = walkRequest(this.#matcher, this.#walk, remoteAddress, headers);
     const reason = REASONS[code] ?? 'no-peer';
-    if (code < PEER || code > ALL_TRUSTED) return { clientIp: null, hop: null, reason };
-    return { clientIp: this.#text(), hop: this.#matcher.words[HOP_WORD]!, reason };
-  }
-
-  // The text the last walk read and where it put it, for #text.
-  #peer = '';
-  #peerAt = 0;
-  #headerText = '';
-  #headerAt = 0;
-
-  /** #walk writes the request's peer and header into memory, walks them and returns the core's code. */
-  #walk(remoteAddress: string | undefined, headers: HeaderBag): number {
-    const peer = typeof remoteAddress === 'string' ? remoteAddress : '';
-    const header = this.#configured ? headerText(headers?.[this.#header]) : '';
-    const flags = this.#configured ? this.#flags : 0;
-
-    // The header goes at SCRATCH and the peer right after it, or both past
-    // the heap when they might not fit (UTF-8 takes up to 3 bytes a unit).
-    // When both are ASCII, as they nearly always are, one copy writes both.
-    const matcher = this.#matcher;
-    const length = header.length + peer.length;
-    if (header.length > 0 && 3 * length <= LIMIT && matcher.encode(header + peer) === length) {
-      return this.#walkAt(peer, header, AT, header.length, flags);
-    }
-    let written: number;
-    let at = AT;
-    if (3 * header.length + peer.length <= LIMIT) {
-      written = matcher.encode(header);
-    } else {
-      const room = 3 * header.length + peer.length;
-      at = matcher.core.spare(room);
-      // Growing memory detaches the old buffer, which leaves the view empty.
-      if (matcher.bytes.length === 0) matcher.renew();
-      if (at === 0) return TOO_MANY_HOPS;
-      const view = new Uint8Array(matcher.core.memory.buffer, at, room);
-      written = encoder.encodeInto(header, view).written;
-    }
-    writeAscii(matcher.bytes, at + written, peer);
-    return this.#walkAt(peer, header, at, written, flags);
-  }
-
-  /** #walkAt walks the header's `written` bytes at `at` and the peer right after them. */
-  #walkAt(peer: string, header: string, at: number, written: number, flags: number): number {
-    const peerAt = at + written;
-    this.#peer = peer;
-    this.#peerAt = peerAt;
-    this.#headerText = header;
-    this.#headerAt = written === header.length ? at : -1;
-    return this.#matcher.core.walk(peerAt, peer.length, at, written, flags, this.#maxHops);
-  }
-
-  /**
-   * #text returns the address the last walk chose: sliced from the string
-   * it came from when it is already canonical there (a dotted quad always
-   * is), else formatted by the core. Byte offsets are string offsets only
-   * for ASCII, which the peer is whenever it parsed; the header's offset is
-   * -1 when it was not.
-   */
-  #text(): string {
-    const matcher = this.#matcher;
-    return matcher.words[START_WORD]! >= this.#peerAt
-      ? matcher.text(this.#peer, this.#peerAt)
-      : matcher.text(this.#headerText, this.#headerAt);
+    if (!hasAddress(code)) return { clientIp: null, hop: null, reason };
+    return { clientIp: this.#matcher.walked(), hop: this.#matcher.words[HOP_WORD]!, reason };
   }
 }

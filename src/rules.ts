@@ -51,15 +51,54 @@ export function compileRules(where: string, rules: readonly unknown[]): Matcher 
  */
 function relocate(builder: CoreExports, where: string): Matcher {
   const core = instantiate();
-  const size = builder.imageSize();
-  const at = core.heapBase();
-  const needed = at + size - core.memory.buffer.byteLength;
+  const [at] = placeImages(core, [builder]);
+  if (core.attach(at!) !== Status.OK) throw outOfMemory(where);
+  return new Matcher(core);
+}
+
+/**
+ * combineSets returns a fresh instance that holds copies of two sets'
+ * images: `trusted` attached, so that walks trust it, and `client` as the
+ * client set, so that a walk also looks up the address it chooses. Either
+ * may be null, for none. Throws a RangeError naming `where` when memory
+ * runs out.
+ */
+export function combineSets(
+  where: string,
+  trusted: Matcher | null,
+  client: Matcher | null,
+): Matcher {
+  const core = instantiate();
+  const sources = [trusted, client].filter((m) => m !== null).map((m) => m.core);
+  const offsets = placeImages(core, sources);
+  if (trusted !== null && core.attach(offsets[0]!) !== Status.OK) throw outOfMemory(where);
+  if (client !== null && core.attachClientSet(offsets.at(-1)!) !== Status.OK) {
+    throw outOfMemory(where);
+  }
+  return new Matcher(core);
+}
+
+/**
+ * placeImages copies the attached image of each source into `core`, one
+ * after another from its heap base, growing its memory to fit, and returns
+ * where each copy starts.
+ */
+function placeImages(core: CoreExports, sources: readonly CoreExports[]): number[] {
+  const offsets: number[] = [];
+  let end = core.heapBase();
+  for (const source of sources) {
+    offsets.push(end);
+    end = (end + source.imageSize() + 15) & ~15;
+  }
+  const needed = end - core.memory.buffer.byteLength;
   if (needed > 0) core.memory.grow(Math.ceil(needed / 65536));
 
-  const from = builder.imageOffset();
-  new Uint8Array(core.memory.buffer).set(new Uint8Array(builder.memory.buffer, from, size), at);
-  if (core.attach(at) !== Status.OK) throw outOfMemory(where);
-  return new Matcher(core);
+  const bytes = new Uint8Array(core.memory.buffer);
+  sources.forEach((source, i) => {
+    const image = new Uint8Array(source.memory.buffer, source.imageOffset(), source.imageSize());
+    bytes.set(image, offsets[i]);
+  });
+  return offsets;
 }
 
 function outOfMemory(where: string): RangeError {

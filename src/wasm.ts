@@ -17,6 +17,7 @@ export interface CoreExports {
   addRule(at: number, length: number, value: number): number;
   build(): number;
   attach(at: number): number;
+  attachClientSet(at: number): number;
   lookup(at: number, length: number): number;
   lookupParsed(family: number, w0: number, w1: number, w2: number, w3: number): number;
   parse(at: number, length: number): number;

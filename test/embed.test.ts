@@ -8,6 +8,9 @@ const SCRATCH = 256;
 const OK = 0;
 const REASON_FORWARDED = 2;
 const RESULT_HOP = 28;
+const RESULT_TEXT_START = 32;
+const RESULT_TEXT_END = 36;
+const RESULT_VALUE = 40;
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -19,6 +22,8 @@ interface Exports {
   imageSize(): number;
   heapBase(): number;
   attach(at: number): number;
+  attachClientSet(at: number): number;
+  parse(at: number, length: number): number;
   walk(
     peer: number,
     peerLength: number,
@@ -39,6 +44,21 @@ function load(): Exports {
 function put(core: Exports, at: number, text: string): number {
   new Uint8Array(core.memory.buffer).set(new TextEncoder().encode(text), at);
   return text.length;
+}
+
+function word(core: Exports, offset: number): number {
+  return new DataView(core.memory.buffer).getUint32(offset, true);
+}
+
+/** builtImage builds `rules` (values 1, 2, ...) in a fresh instance and returns its image bytes. */
+function builtImage(rules: string[]): Uint8Array {
+  const builder = load();
+  builder.reset();
+  for (const [i, rule] of rules.entries()) {
+    assert.is(builder.addRule(SCRATCH, put(builder, SCRATCH, rule), i + 1), OK);
+  }
+  assert.is(builder.build(), OK);
+  return new Uint8Array(builder.memory.buffer, builder.imageOffset(), builder.imageSize());
 }
 
 test('builds a set and looks addresses up with the bare WebAssembly API', () => {
@@ -91,6 +111,55 @@ test('walks X-Forwarded-For past the trusted proxies', () => {
   const reason = core.walk(SCRATCH, peer.length, SCRATCH + peer.length, header.length, 0, 32);
   assert.is(reason, REASON_FORWARDED);
   assert.is(new DataView(core.memory.buffer).getUint32(RESULT_HOP, true), 2);
+});
+
+test('reports where the canonical text of a parsed address is', () => {
+  const core = load();
+  const cases: [text: string, canonical: string, isInPlace: boolean][] = [
+    ['2001:db8::1', '2001:db8::1', true],
+    ['2001:DB8:0:0::1', '2001:db8::1', false],
+    ['192.0.2.1', '192.0.2.1', true],
+    ['::ffff:192.0.2.1', '192.0.2.1', true],
+    ['::ffff:c000:201', '192.0.2.1', false],
+    ['fe80::1%eth0', 'fe80::1', false],
+  ];
+  for (const [text, canonical, isInPlace] of cases) {
+    assert.is.not(core.parse(SCRATCH, put(core, SCRATCH, text)), 0, text);
+    const start = word(core, RESULT_TEXT_START);
+    const end = word(core, RESULT_TEXT_END);
+    const got = new TextDecoder().decode(new Uint8Array(core.memory.buffer, start, end - start));
+    assert.is(got, canonical, text);
+    assert.is(start >= SCRATCH, isInPlace, `${text}: in place`);
+  }
+});
+
+test('walks and looks the client up in a client set in one call', () => {
+  const trusted = builtImage(['10.0.0.0/8']);
+  const allow = builtImage(['198.51.100.0/24', '203.0.113.0/24']);
+  const core = load();
+  const at = core.heapBase();
+  const clientAt = at + ((trusted.length + 15) & ~15);
+  const missing = clientAt + allow.length - core.memory.buffer.byteLength;
+  if (missing > 0) core.memory.grow(Math.ceil(missing / 65536));
+  new Uint8Array(core.memory.buffer).set(trusted, at);
+  new Uint8Array(core.memory.buffer).set(allow, clientAt);
+  assert.is(core.attach(at), OK);
+  assert.is(core.attachClientSet(clientAt), OK);
+
+  const walk = (peer: string, header: string) => {
+    put(core, SCRATCH, peer + header);
+    return core.walk(SCRATCH, peer.length, SCRATCH + peer.length, header.length, 0, 32);
+  };
+  assert.is(walk('10.0.0.1', '203.0.113.9, 10.0.0.2'), REASON_FORWARDED);
+  assert.is(word(core, RESULT_VALUE), 2);
+  assert.is(walk('10.0.0.1', '192.0.2.1'), REASON_FORWARDED);
+  assert.is(word(core, RESULT_VALUE), 0);
+
+  // Detached, the walk gives no value.
+  assert.is(core.attachClientSet(0), OK);
+  assert.is(walk('10.0.0.1', '203.0.113.9'), REASON_FORWARDED);
+  assert.is(word(core, RESULT_VALUE), 0);
+  assert.is.not(core.attachClientSet(core.heapBase() + 8), OK);
 });
 
 test.run();

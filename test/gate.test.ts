@@ -5,6 +5,17 @@ import * as assert from 'uvu/assert';
 import { configFromEnv } from '../src/config.js';
 import { createGate, Gate, type GateOptions, type GateRequest, type Verdict } from '../src/gate.js';
 import { raises } from './support/assert.js';
+import {
+  type HeaderKind,
+  Rng,
+  randomHops,
+  randomPeer,
+  randomRule,
+  randomTrustedRules,
+  seedFromEnv,
+  writeHeader,
+} from './support/random.js';
+import { parseRule, ReferenceMap, ReferenceTrust } from './support/reference.js';
 
 /** The configurations the decision table runs against. */
 const DIRECT: GateOptions = {
@@ -648,7 +659,69 @@ secure('follows update', () => {
   assert.is(gate.secure(req, res), false);
 });
 
+const twin = suite('Gate.check against the twin');
+
+/**
+ * twinVerdict is the verdict the issue's rules give, from the reference
+ * walk and the brute-force matcher, for a gate with no exempt paths.
+ */
+function twinVerdict(
+  trust: ReferenceTrust,
+  allow: ReferenceMap<true>,
+  isBehind: boolean,
+  request: GateRequest,
+): Verdict {
+  if (isBehind && !trust.isConfigured) return UNTRUSTED;
+  const { clientIp } = trust.resolve(request.remoteAddress, request.headers ?? {});
+  if (clientIp === null) return NO_ADDRESS;
+  const winner = allow.lookup(clientIp);
+  return winner === undefined ? no(clientIp) : yes(clientIp, winner.rule);
+}
+
+twin('decides random requests as the reference walk and matcher do', () => {
+  const seed = seedFromEnv(0x5eed0012);
+  const rng = new Rng(seed);
+  const failures: string[] = [];
+  for (let config = 0; config < 300 && failures.length < 5; config++) {
+    const trustedRules = randomTrustedRules(rng);
+    const trusted = trustedRules.flatMap((rule) => {
+      const parsed = parseRule(rule);
+      return parsed.ok ? parsed.prefixes : [];
+    });
+    const allowRules = Array.from({ length: rng.between(1, rng.chance(0.3) ? 60 : 8) }, () =>
+      randomRule(rng),
+    );
+    const header: HeaderKind = rng.chance(0.2) ? 'forwarded' : 'x-forwarded-for';
+    const isBehind = rng.chance(0.85);
+    const all = rng.chance(0.1);
+    const gate = createGate({
+      allow: allowRules,
+      behindProxy: isBehind,
+      trustedProxies: trustedRules,
+      trustAllProxies: all,
+      header,
+      exemptPaths: [],
+    });
+    const trust = new ReferenceTrust(isBehind ? { trusted: trustedRules, all, header } : {});
+    const allow = new ReferenceMap(allowRules.map((rule) => [rule, true] as const));
+
+    for (let i = 0; i < 100 && failures.length < 5; i++) {
+      const request = req(randomPeer(rng, trusted), {
+        [header]: writeHeader(rng, randomHops(rng, trusted), header),
+      });
+      const got = gate.check(request);
+      const want = twinVerdict(trust, allow, isBehind, request);
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        failures.push(`${JSON.stringify({ allowRules, trustedRules, all, isBehind, request })}:
+          ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
+      }
+    }
+  }
+  assert.equal(failures, [], `seed ${seed}`);
+});
+
 check.run();
+twin.run();
 options.run();
 update.run();
 secure.run();
