@@ -1,7 +1,7 @@
 // Runs the benchmarks, each in a fresh Node process (so one's heap and JIT
 // state cannot colour the next, and with --expose-gc for the memory
-// figures), prints their markdown reports and saves each report beside its
-// JSON in bench/results/.
+// figures) pinned to one CPU, prints their markdown reports and saves each
+// report beside its JSON in bench/results/.
 //
 //   npm run bench                     every benchmark
 //   npm run bench -- match            one, by name
@@ -9,20 +9,26 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RESULTS_DIR } from './report.js';
+import { pinnedCommand, RESULTS_DIR } from './report.js';
 
-/** BENCHMARKS maps each name to its file, in the order a full run takes them. */
-const BENCHMARKS: Record<string, string> = {
-  match: 'match.bench.ts',
-  'client-ip': 'client-ip.bench.ts',
-  gate: 'gate.bench.ts',
-  load: 'load.ts',
+/**
+ * BENCHMARKS maps each name to its file, in the order a full run takes them,
+ * and says whether it runs pinned to one CPU (see pinnedCommand). The load
+ * test places its own processes.
+ */
+const BENCHMARKS: Record<string, { file: string; isPinned: boolean }> = {
+  match: { file: 'match.bench.ts', isPinned: true },
+  'client-ip': { file: 'client-ip.bench.ts', isPinned: true },
+  gate: { file: 'gate.bench.ts', isPinned: true },
+  load: { file: 'load.ts', isPinned: false },
 };
 
 /** runOne runs one benchmark file with the given arguments and returns its report. */
-function runOne(file: string, args: string[]): Promise<string> {
+function runOne(file: string, isPinned: boolean, args: string[]): Promise<string> {
   const path = fileURLToPath(new URL(file, import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path, ...args], {
+  const node = [process.execPath, '--expose-gc', '--import', 'tsx', path, ...args];
+  const [command, ...rest] = isPinned ? pinnedCommand(node) : node;
+  const child = spawn(command!, rest, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let report = '';
@@ -54,7 +60,8 @@ async function main(args: string[]): Promise<void> {
   const rest = name === undefined ? args : args.slice(1);
   mkdirSync(RESULTS_DIR, { recursive: true });
   for (const each of names) {
-    const report = await runOne(BENCHMARKS[each]!, rest);
+    const { file, isPinned } = BENCHMARKS[each]!;
+    const report = await runOne(file, isPinned, rest);
     const text = report.replace(/\n\nResults: .*\n?$/, '\n');
     writeFileSync(`${RESULTS_DIR}${each}.md`, text);
     process.stdout.write('\n');
