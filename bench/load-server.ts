@@ -1,7 +1,8 @@
 // The server that bench/load.ts puts under load, in a process of its own so
 // that the load generator does not share its event loop. Started with
 // `plain` or `gated`; it waits for its configuration over IPC, listens on a
-// free loopback port and reports the port back.
+// free loopback port and reports the port back, then answers each further
+// message with the CPU time it has used.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { guard } from '../src/adapters/node.js';
 import { createGate } from '../src/gate.js';
@@ -36,6 +37,11 @@ process.once('message', (setup: Setup) => {
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
     process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
+  });
+  // Any later message asks how much CPU time the server has used, in µs.
+  process.on('message', () => {
+    const usage = process.cpuUsage();
+    process.send!({ cpuMicros: usage.user + usage.system });
   });
   // The parent closes the IPC channel when it is done (or gone); leave with it.
   process.once('disconnect', () => process.exit(0));

@@ -44,8 +44,20 @@ async function status(url: string, headers: Record<string, string>): Promise<num
   return res.statusCode ?? 0;
 }
 
-/** load runs autocannon against one server and returns requests per second. */
+/** cpuMicros asks a server how much CPU time it has used. */
+async function cpuMicros(server: Server): Promise<number> {
+  server.child.send('cpu');
+  const [message] = (await once(server.child, 'message')) as [{ cpuMicros: number }];
+  return message.cpuMicros;
+}
+
+/**
+ * load runs autocannon against one server and returns its requests per
+ * second and how busy the server's CPU was meanwhile (1 is saturated).
+ */
 async function load(server: Server, seconds: number, headers: Record<string, string>) {
+  const cpuBefore = await cpuMicros(server);
+  const started = performance.now();
   const result = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
@@ -56,7 +68,11 @@ async function load(server: Server, seconds: number, headers: Record<string, str
     const { errors, timeouts, non2xx } = result;
     throw new Error(`${server.mode}: ${errors} errors, ${timeouts} timeouts, ${non2xx} non-2xx`);
   }
-  return result.requests.average;
+  const busy = (await cpuMicros(server)) - cpuBefore;
+  return {
+    requestsPerSecond: result.requests.average,
+    cpu: busy / 1000 / (performance.now() - started),
+  };
 }
 
 function option(args: string[], name: string, fallback: number): number {
@@ -89,23 +105,30 @@ export async function main(args: string[]): Promise<void> {
     await load(servers.plain, WARMUP_SECONDS, headers);
     await load(servers.gated, WARMUP_SECONDS, headers);
 
-    const samples: { round: number; mode: Mode; requestsPerSecond: number }[] = [];
+    const samples: { round: number; mode: Mode; requestsPerSecond: number; cpu: number }[] = [];
     for (let round = 0; round < rounds; round++) {
       // ABBA order: plain first in rounds 0, 3, 4, 7, ...
       const order: Mode[] = [0, 3].includes(round % 4) ? ['plain', 'gated'] : ['gated', 'plain'];
       for (const mode of order) {
-        const requestsPerSecond = await load(servers[mode], seconds, headers);
-        samples.push({ round, mode, requestsPerSecond });
-        process.stderr.write(`load round ${round} ${mode}: ${fixed(requestsPerSecond)} req/s\n`);
+        const { requestsPerSecond, cpu } = await load(servers[mode], seconds, headers);
+        samples.push({ round, mode, requestsPerSecond, cpu });
+        process.stderr.write(
+          `load round ${round} ${mode}: ${fixed(requestsPerSecond)} req/s, ` +
+            `server CPU ${fixed(cpu * 100)}%\n`,
+        );
       }
     }
 
-    const mean = (mode: Mode) => {
-      const values = samples.filter((s) => s.mode === mode).map((s) => s.requestsPerSecond);
+    const mean = (mode: Mode, key: 'requestsPerSecond' | 'cpu') => {
+      const values = samples.filter((s) => s.mode === mode).map((s) => s[key]);
       return values.reduce((a, b) => a + b, 0) / values.length;
     };
-    const plain = mean('plain');
-    const gated = mean('gated');
+    const plain = mean('plain', 'requestsPerSecond');
+    const gated = mean('gated', 'requestsPerSecond');
+    // The server's CPU time per request, in µs: a reading of the gate's own
+    // cost that does not depend on how fast the load generator was.
+    const cpuPer = (mode: Mode) => (mean(mode, 'cpu') * 1e6) / mean(mode, 'requestsPerSecond');
+    const percent = (share: number) => `${fixed(share * 100)}%`;
     const costPercent = ((plain - gated) / plain) * 100;
     const roundCosts = Array.from({ length: rounds }, (_, round) => {
       const at = (mode: Mode) => samples.find((s) => s.round === round && s.mode === mode)!;
@@ -129,13 +152,21 @@ export async function main(args: string[]): Promise<void> {
         `${rounds} rounds of ${seconds} s per server after a ${WARMUP_SECONDS} s warm-up, ` +
         'alternating (ABBA). Each server is a child process answering `ok`; the gated one ' +
         'wraps the same handler in `guard(gate, handler)` with a 1,000-rule allowlist and ' +
-        'three X-Forwarded-For hops to walk.',
+        'three X-Forwarded-For hops to walk. Server CPU is the CPU time the server used ' +
+        'over the round: near 100% or above, the server, not the load generator, set ' +
+        'the pace.',
       '',
       table(
-        ['server', 'requests/s (mean of rounds)', 'cost'],
+        ['server', 'requests/s (mean of rounds)', 'server CPU', 'CPU µs per request', 'cost'],
         [
-          ['node:http', fixed(plain), '-'],
-          ['node:http + guard', fixed(gated), `${fixed(costPercent)}%`],
+          ['node:http', fixed(plain), percent(mean('plain', 'cpu')), fixed(cpuPer('plain')), '-'],
+          [
+            'node:http + guard',
+            fixed(gated),
+            percent(mean('gated', 'cpu')),
+            fixed(cpuPer('gated')),
+            `${fixed(costPercent)}%`,
+          ],
         ],
       ),
       '',
@@ -165,6 +196,8 @@ export async function main(args: string[]): Promise<void> {
       samples,
       plainRequestsPerSecond: plain,
       gatedRequestsPerSecond: gated,
+      plainCpuMicrosPerRequest: cpuPer('plain'),
+      gatedCpuMicrosPerRequest: cpuPer('gated'),
       costPercent,
       medianCostPercent: medianCost,
       roundCostsPercent: roundCosts,
