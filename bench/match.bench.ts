@@ -15,9 +15,11 @@ import {
   machine,
   machineLine,
   print,
+  ROUNDS,
+  type RoundTask,
   ratio,
   table,
-  time,
+  timeInRounds,
   writeResults,
 } from './report.js';
 
@@ -49,6 +51,9 @@ export interface Row {
   nsPerLookup: number | null;
   meanNsPerLookup: number | null;
   rmePercent: number | null;
+  /** The median of each round; nsPerLookup is the fastest of them. */
+  roundNsPerLookup: number[];
+  medianRoundNsPerLookup: number | null;
   queriesTimed: number;
   runs: string;
   checked: number;
@@ -191,11 +196,12 @@ async function loopNs(name: string, lookup: Lookup): Promise<number> {
   const { addrs, families } = queries;
   const loop = batchLoop<string, 'ipv4' | 'ipv6'>();
   let sink = 0;
-  const timing = await time(name, () => {
+  const fn = () => {
     sink += loop(lookup, addrs, families);
-  });
+  };
+  const [timing] = await timeInRounds([{ name, fn }]);
   if (sink < 0) print('unreachable');
-  return timing.medianNs / QUERIES;
+  return timing!.medianNs / QUERIES;
 }
 
 /** runSize measures every library on one list size. */
@@ -204,7 +210,8 @@ async function runSize(size: number, rows: Row[], log: string[]): Promise<void> 
   const queries = makeQueries(list, QUERIES);
   const repeats = size <= 1_000 ? 11 : 1;
   let reference: boolean[] = [];
-  let ipgateNs = 0;
+  const timed: { row: Row; task: RoundTask }[] = [];
+  let sink = 0;
 
   for (const subject of SUBJECTS) {
     const { lookup, buildMs, bytes, processBytes } = build(subject, list.rules, repeats);
@@ -218,6 +225,8 @@ async function runSize(size: number, rows: Row[], log: string[]): Promise<void> 
       nsPerLookup: null,
       meanNsPerLookup: null,
       rmePercent: null,
+      roundNsPerLookup: [],
+      medianRoundNsPerLookup: null,
       queriesTimed: 0,
       runs: '',
       checked: 0,
@@ -231,12 +240,12 @@ async function runSize(size: number, rows: Row[], log: string[]): Promise<void> 
     const estimate = probeNs(lookup, queries);
     let batch = QUERIES;
     let runs = { time: 500, iterations: 20, warmupIterations: 10 };
-    row.runs = 'tinybench, >=500 ms and >=20 runs';
+    row.runs = `tinybench, ${ROUNDS} rounds of >=${500 / ROUNDS} ms and >=${20 / ROUNDS} runs`;
     if (estimate > FULL_BATCH_LIMIT_NS) {
       const fit = Math.floor((REDUCED_TASK_MS * 1e6) / estimate / QUERY_BLOCK) * QUERY_BLOCK;
       batch = Math.min(QUERIES, Math.max(QUERY_BLOCK, fit));
       runs = { time: 0, iterations: REDUCED_RUNS, warmupIterations: 1 };
-      row.runs = `reduced: ${REDUCED_RUNS} runs`;
+      row.runs = `reduced: ${ROUNDS} rounds of one run`;
       const expectedMs = (estimate * batch * (REDUCED_RUNS + 2)) / 1e6;
       if (expectedMs > SKIP_LIMIT_MS) {
         row.note = `skipped: about ${fixed(estimate / 1e6)} ms per lookup`;
@@ -247,14 +256,15 @@ async function runSize(size: number, rows: Row[], log: string[]): Promise<void> 
       row.note = `timed on ${batch} of ${QUERIES} queries (${perLookup})`;
       log.push(`${subject.name} at ${size}: ${row.note}`);
     }
-    const timed = sliceQueries(queries, batch);
+    const slice = sliceQueries(queries, batch);
 
     // Correctness guard: ipgate against the construction, peers against ipgate.
-    const got = answer(lookup, timed);
-    const want = subject.name === 'ipgate' ? timed.expected : reference.slice(0, batch);
+    const got = answer(lookup, slice);
+    const want = subject.name === 'ipgate' ? slice.expected : reference.slice(0, batch);
     if (subject.name === 'ipgate') reference = got;
-    const check = compare(subject.name, timed, got, want);
+    const check = compare(subject.name, slice, got, want);
     row.checked = batch;
+    row.queriesTimed = batch;
     row.disagreements = check.disagreements;
     row.disagreementsMapped = check.mapped;
     if (check.disagreements > 0) {
@@ -266,27 +276,30 @@ async function runSize(size: number, rows: Row[], log: string[]): Promise<void> 
       );
     }
 
-    const { addrs, families } = timed;
+    const { addrs, families } = slice;
     const loop = batchLoop<string, 'ipv4' | 'ipv6'>();
-    let sink = 0;
-    const timing = await time(
-      `${subject.name} ${size}`,
-      () => {
-        sink += loop(lookup, addrs, families);
-      },
-      runs,
-    );
-    if (sink < 0) print('unreachable');
+    const fn = () => {
+      sink += loop(lookup, addrs, families);
+    };
+    timed.push({ row, task: { name: `${subject.name} ${size}`, fn, options: runs } });
+  }
 
-    row.queriesTimed = batch;
+  // Every library in turns, so that a slow spell of the machine falls on all.
+  const timings = await timeInRounds(timed.map((each) => each.task));
+  if (sink < 0) print('unreachable');
+  const ipgateNs = timings[0]!.medianNs / timed[0]!.row.queriesTimed;
+  for (const [i, { row }] of timed.entries()) {
+    const timing = timings[i]!;
+    const batch = row.queriesTimed;
     row.nsPerLookup = timing.medianNs / batch;
     row.meanNsPerLookup = timing.meanNs / batch;
     row.rmePercent = timing.rmePercent;
+    row.roundNsPerLookup = timing.roundMedianNs.map((ns) => ns / batch);
+    row.medianRoundNsPerLookup = timing.medianRoundNs / batch;
     row.runs += ` (${timing.samples} samples)`;
-    if (subject.name === 'ipgate') ipgateNs = row.nsPerLookup;
     process.stderr.write(
-      `match ${size} ${subject.name}: ${fixed(row.nsPerLookup)} ns/lookup` +
-        `${ipgateNs ? ` (${ratio(row.nsPerLookup, ipgateNs)})` : ''}\n`,
+      `match ${size} ${row.library}: ${fixed(row.nsPerLookup)} ns/lookup` +
+        ` (${ratio(row.nsPerLookup, ipgateNs)})\n`,
     );
   }
 }
@@ -371,8 +384,11 @@ function render(
     `Rules: prefixes drawn from the IPFire ranges in tor-geoipdb, half IPv4 and half IPv6. ` +
       `Queries: ${QUERIES} per size as strings, half hits and half misses (misses lie in ` +
       'allocated prefixes the list did not draw), half IPv4 and half IPv6, 30% of the IPv4 ' +
-      'ones written `::ffff:a.b.c.d`. Time is the median of tinybench runs of a whole batch, ' +
-      'divided by the batch; ratios are against ipgate at the same size.',
+      'ones written `::ffff:a.b.c.d`. The libraries of a size are timed in turns, ' +
+      `${ROUNDS} rounds of tinybench runs of a whole batch each; a time is a library's ` +
+      "fastest round (the median of its runs) divided by the batch, since the shared machine's " +
+      'speed flips between two levels, and ratios are against ipgate at the same size. The ' +
+      'JSON results hold every round.',
     '',
   );
 

@@ -126,6 +126,8 @@ export interface TimeOptions {
   time?: number;
   iterations?: number;
   warmupIterations?: number;
+  /** Warm-up budget in milliseconds; tinybench's default, 100, when left out. */
+  warmupTime?: number;
 }
 
 /**
@@ -138,6 +140,7 @@ export async function time(name: string, fn: () => unknown, options: TimeOptions
     time: options.time ?? 500,
     iterations: options.iterations ?? 20,
     warmupIterations: options.warmupIterations ?? 10,
+    ...(options.warmupTime === undefined ? {} : { warmupTime: options.warmupTime }),
     throws: true,
   });
   bench.add(name, fn);
@@ -173,6 +176,79 @@ const BATCH_SOURCE =
  */
 export function batchLoop<A, B>(): Batch<A, B> {
   return new Function('op', 'firsts', 'seconds', BATCH_SOURCE) as Batch<A, B>;
+}
+
+/** ROUNDS is how many turns each task of timeInRounds takes. */
+export const ROUNDS = 7;
+
+/** RoundTask is one task for timeInRounds. */
+export interface RoundTask {
+  name: string;
+  fn: () => unknown;
+  /** The budget for all rounds together, as for `time`. */
+  options?: TimeOptions;
+}
+
+/**
+ * RoundTiming is a task's timing over rounds: `medianNs` is its fastest
+ * round's median, and each round's median is kept as well.
+ */
+export interface RoundTiming extends Timing {
+  roundMedianNs: number[];
+  /** The median of the rounds' medians. */
+  medianRoundNs: number;
+}
+
+/**
+ * timeInRounds times the tasks in turn, ROUNDS times over, each round
+ * getting a share of every task's budget, and gives each task its fastest
+ * round.
+ *
+ * NOTE: the project machine shares its host, and its speed flips between
+ * two levels every tenth of a second or so: in a slow spell everything runs
+ * up to 1.9 times longer (each round's median is in the JSON results). A
+ * task timed in one stretch could fall wholly inside such a spell while the
+ * next one missed it. Taken in turns, every task sees both speeds, and its
+ * fastest round is the machine undisturbed, the same for every library.
+ */
+export async function timeInRounds(
+  tasks: readonly RoundTask[],
+  rounds = ROUNDS,
+): Promise<RoundTiming[]> {
+  const results = tasks.map(() => [] as Timing[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, task] of tasks.entries()) {
+      const budget = task.options ?? {};
+      results[i]!.push(
+        await time(task.name, task.fn, {
+          time: (budget.time ?? 500) / rounds,
+          iterations: Math.max(1, Math.ceil((budget.iterations ?? 20) / rounds)),
+          // The first turn warms the task up; later ones find it warm.
+          warmupIterations: round === 0 ? (budget.warmupIterations ?? 10) : 1,
+          warmupTime: round === 0 ? budget.warmupTime : 0,
+        }),
+      );
+    }
+  }
+  return results.map((timings) => {
+    const medians = timings.map((t) => t.medianNs);
+    const best = timings[medians.indexOf(Math.min(...medians))]!;
+    return {
+      medianNs: best.medianNs,
+      meanNs: best.meanNs,
+      rmePercent: best.rmePercent,
+      samples: timings.reduce((sum, t) => sum + t.samples, 0),
+      roundMedianNs: medians,
+      medianRoundNs: median(medians),
+    };
+  });
+}
+
+/** median returns the middle value of a non-empty list (the mean of the two middle ones). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** table writes rows as a markdown table; numbers are printed as given. */
