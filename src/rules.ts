@@ -88,7 +88,8 @@ function placeImages(core: CoreExports, sources: readonly CoreExports[]): number
   let end = core.heapBase();
   for (const source of sources) {
     offsets.push(end);
-    end = (end + source.imageSize() + 15) & ~15;
+    // Images start 16-byte aligned; arithmetic, not `& ~15`, past 2 GiB.
+    end = Math.ceil((end + source.imageSize()) / 16) * 16;
   }
   const needed = end - core.memory.buffer.byteLength;
   if (needed > 0) core.memory.grow(Math.ceil(needed / 65536));
