@@ -23,9 +23,15 @@ export function ipv4End(): usize {
 /** setAddress replaces the last parsed address with one not IPv4-mapped. */
 @inline
 export function setAddress(hi: u64, lo: u64): void {
+  setParsed(hi, lo, false);
+}
+
+/** setParsed replaces the last parsed address and whether its text was IPv4-mapped. */
+@inline
+export function setParsed(hi: u64, lo: u64, mapped: bool): void {
   addrHi = hi;
   addrLo = lo;
-  wasMapped = false;
+  wasMapped = mapped;
 }
 
 const MAPPED_TAG: u64 = 0xffff;

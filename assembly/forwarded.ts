@@ -5,15 +5,19 @@
 // with no client address: guessing past it would let a client pick its own.
 
 import {
+  addrHi,
+  addrLo,
   ipv4End,
   parseAddress,
   parseClientAddress,
   parseIPv4,
   setAddress,
+  setParsed,
+  wasMapped,
 } from './address';
-import { RESULT_VALUE } from './layout';
+import { PAGE, RESULT_VALUE } from './layout';
 import { report } from './result';
-import { find, findClient } from './trie';
+import { attachments, find, findClient } from './trie';
 
 /** Flags for `walk`. */
 export const TRUST_ALL: i32 = 1;
@@ -221,6 +225,68 @@ function previousEntry(base: usize, end: usize, quotes: bool): isize {
   return q;
 }
 
+// The last peer a walk parsed: behind a proxy every request comes from the
+// same few peers, so a walk from the peer before need not parse it and look
+// it up again. Its text (when at most PEER_TEXT_MAX bytes), its address,
+// whether it was IPv4-mapped, and the trusted set's value for it, valid
+// while `attachments` is unchanged. Only a peer written in the first page,
+// in SCRATCH as JavaScript puts it, is kept: it is read 16 bytes at a time.
+const PEER_TEXT_MAX: usize = 48;
+const PEER_TEXT: usize = memory.data(<i32>PEER_TEXT_MAX, 16);
+let peerTextLength: usize = 0;
+let peerCachedFamily: i32 = 0;
+let peerCachedHi: u64 = 0;
+let peerCachedLo: u64 = 0;
+let peerCachedMapped: bool = false;
+let peerCachedTrust: u32 = 0;
+let peerAttachments: u32 = 0;
+// The trusted set's value for the peer of the walk under way.
+let peerTrust: u32 = 0;
+
+/**
+ * parsePeer parses the peer at [p, p + n) as parseClientAddress does and
+ * sets peerTrust, reusing the last peer's answers when the text is the
+ * same. Returns the family, or 0 when the peer is not an address.
+ */
+function parsePeer(p: usize, n: usize): i32 {
+  if (n == peerTextLength && n != 0 && peerAttachments == attachments && isCachedPeer(p, n)) {
+    setParsed(peerCachedHi, peerCachedLo, peerCachedMapped);
+    peerTrust = peerCachedTrust;
+    return peerCachedFamily;
+  }
+  const family = parseClientAddress(p, p + n);
+  if (family == 0) return 0;
+  peerTrust = find(family);
+  if (n <= PEER_TEXT_MAX && p + PEER_TEXT_MAX <= PAGE) {
+    // The peer lies in SCRATCH: three 16-byte moves, whatever its length.
+    v128.store(PEER_TEXT, v128.load(p));
+    v128.store(PEER_TEXT, v128.load(p, 16), 16);
+    v128.store(PEER_TEXT, v128.load(p, 32), 32);
+    peerTextLength = n;
+    peerCachedFamily = family;
+    peerCachedHi = addrHi;
+    peerCachedLo = addrLo;
+    peerCachedMapped = wasMapped;
+    peerCachedTrust = peerTrust;
+    peerAttachments = attachments;
+  }
+  return family;
+}
+
+/**
+ * isCachedPeer reports whether the n bytes at p (n at most PEER_TEXT_MAX)
+ * are the cached peer's text.
+ */
+function isCachedPeer(p: usize, n: usize): bool {
+  if (p + PEER_TEXT_MAX > PAGE) return false;
+  const same =
+    <u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p), v128.load(PEER_TEXT)))) |
+    (<u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p, 16), v128.load(PEER_TEXT, 16)))) << 16) |
+    (<u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p, 32), v128.load(PEER_TEXT, 32)))) << 32);
+  const all = (<u64>1 << <u64>n) - 1;
+  return (same & all) == all;
+}
+
 /**
  * walk finds the client address for a request whose socket peer is the text
  * at [peer, peer + peerLength) and whose forwarding header (all lines joined
@@ -242,9 +308,9 @@ export function walk(
   const trustAll = (flags & TRUST_ALL) != 0;
   const forwarded = (flags & FORWARDED) != 0;
 
-  const peerFamily = parseClientAddress(peer, peer + peerLength);
+  const peerFamily = parsePeer(peer, peerLength);
   if (peerFamily == 0) return REASON_NO_PEER;
-  if (!trustAll && find(peerFamily) == 0) return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
+  if (!trustAll && peerTrust == 0) return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
 
   // The hop last parsed is the one chosen when the walk stops with an address.
   let family = peerFamily;

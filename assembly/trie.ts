@@ -43,6 +43,8 @@ let top: usize = 0;
 
 // The image being built or attached; 0 until there is one.
 export let image: usize = 0;
+/** attachments counts the images attached so far, so that what was looked up in one is not reused with the next. */
+export let attachments: u32 = 0;
 
 // What a lookup needs of an attached image, nine u32s at a view: +0 the
 // image, then for IPv4 and IPv6 in turn: +4, +8 the roots; +12, +16 the
@@ -86,6 +88,7 @@ export function start(): bool {
   // The build writes over the heap, where attached images were copied.
   store<u32>(ATTACHED, 0);
   store<u32>(CLIENT, 0);
+  attachments++;
   return true;
 }
 
@@ -530,6 +533,7 @@ export function attach(at: usize): i32 {
   if (!isImage(at)) return ERR_IMAGE;
   image = at;
   fillView(ATTACHED, at);
+  attachments++;
   return OK;
 }
 

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 // none of src/. The numbers below come from the README's interface section.
 const SCRATCH = 256;
 const OK = 0;
+const REASON_PEER = 1;
 const REASON_FORWARDED = 2;
 const RESULT_HOP = 28;
 const RESULT_TEXT_START = 32;
@@ -160,6 +161,28 @@ test('walks and looks the client up in a client set in one call', () => {
   assert.is(walk('10.0.0.1', '203.0.113.9'), REASON_FORWARDED);
   assert.is(word(core, RESULT_VALUE), 0);
   assert.is.not(core.attachClientSet(core.heapBase() + 8), OK);
+});
+
+test('looks a repeated peer up again in a newly attached image', () => {
+  // A walk reuses what it found for the peer before; attaching another set
+  // must not leave it answering for the old one.
+  const trusting = builtImage(['10.0.0.0/8']);
+  const other = builtImage(['192.0.2.0/24']);
+  const core = load();
+  const at = core.heapBase();
+  const missing = at + Math.max(trusting.length, other.length) - core.memory.buffer.byteLength;
+  if (missing > 0) core.memory.grow(Math.ceil(missing / 65536));
+  const walk = (peer: string, header: string) => {
+    put(core, SCRATCH, peer + header);
+    return core.walk(SCRATCH, peer.length, SCRATCH + peer.length, header.length, 0, 32);
+  };
+
+  new Uint8Array(core.memory.buffer).set(trusting, at);
+  assert.is(core.attach(at), OK);
+  assert.is(walk('10.0.0.1', '203.0.113.9'), REASON_FORWARDED);
+  new Uint8Array(core.memory.buffer).set(other, at);
+  assert.is(core.attach(at), OK);
+  assert.is(walk('10.0.0.1', '203.0.113.9'), REASON_PEER);
 });
 
 test.run();

@@ -187,6 +187,35 @@ walk('agrees with the twin on 100,000 seeded random chains', () => {
   assert.ok(huge > 100, `Expected headers over 64 KiB, got ${huge}`);
 });
 
+walk('agrees with the twin when requests keep coming from the same few peers', () => {
+  // Behind a proxy every request has the same peer, and the walk reuses its
+  // answers for the last one; shared sets put two trusts on one instance.
+  const failures: Failure[] = [];
+  const shared = new Map<string, IpSet>();
+  let repeats = 0;
+  for (let c = 0; c < 300 && failures.length < 100; c++) {
+    const rng = new Rng(deriveSeed(SEED, 0x9ee7, c));
+    const config = randomConfig(rng, shared);
+    const peers = [randomPeer(rng, config.trusted), randomPeer(rng, config.trusted)];
+    let last: string | undefined;
+    for (let i = 0; i < 60; i++) {
+      const kind = config.options.header ?? 'x-forwarded-for';
+      const peer = rng.chance(0.8) ? peers[0] : rng.pick(peers);
+      if (peer === last) repeats++;
+      last = peer;
+      compare(
+        failures,
+        `seed ${SEED} config ${c} request ${i}`,
+        config,
+        peer,
+        randomHeaders(rng, config, kind),
+      );
+    }
+  }
+  assert.equal(failures.length, 0, describe(failures));
+  assert.ok(repeats > 10_000, `Expected many repeated peers, got ${repeats}`);
+});
+
 walk('agrees with the twin on later requests after a header grew the memory', () => {
   const failures: Failure[] = [];
   const rng = new Rng(deriveSeed(SEED, 0x5a3ed));
