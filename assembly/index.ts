@@ -9,11 +9,10 @@
 //                        input longer than SCRATCH_SIZE goes at spare(n)
 // Walk and look up:      attachClientSet(offset) of a second image copied in
 
-import { formatAddress, parseAddress, parseClientAddress, setAddress } from './address';
-import { RESULT_END, RESULT_FAMILY, RESULT_HI, RESULT_LO, RESULT_START, TEXT } from './layout';
+import { parseAddress, parseClientAddress, setAddress } from './address';
+import { RESULT_END, RESULT_START, RESULT_TEXT_END, RESULT_TEXT_START, TEXT } from './layout';
 import { report } from './result';
 import { addRule as stageRule } from './rule';
-import { isCanonicalIPv6 } from './fast';
 import { ERR_NO_MEMORY, NOT_ADDRESS, OK } from './status';
 import { find, heapTop, image, imageSize as sizeOfImage, reserve, start } from './trie';
 
@@ -123,22 +122,18 @@ function parsed(family: i32, p: usize, n: usize): i32 {
  * text, RFC 5952 for IPv6. When the text it was read from, at RESULT_START
  * to RESULT_END, is already exactly that, it returns the length negated and
  * writes nothing, so the caller keeps its own copy; otherwise it writes the
- * text at TEXT and returns its length.
+ * text at TEXT and returns its length. parse and walk have found where the
+ * canonical text is (RESULT_TEXT_START and RESULT_TEXT_END); this reads it.
  */
 export function format(): i32 {
-  const family = <i32>load<u32>(RESULT_FAMILY);
-  const hi = load<u64>(RESULT_HI);
-  const lo = load<u64>(RESULT_LO);
   const start = <usize>load<u32>(RESULT_START);
   const end = <usize>load<u32>(RESULT_END);
-  // Text from a client or a proxy is usually canonical already.
-  if (family == 6 && isCanonicalIPv6(start, end, hi, lo)) return -<i32>(end - start);
-  const length = formatAddress(family, hi, lo, TEXT);
-  if (end - start != <usize>length) return length;
-  for (let i: usize = 0; i < <usize>length; i++) {
-    if (load<u8>(start + i) != load<u8>(TEXT + i)) return length;
-  }
-  return -length;
+  const textStart = <usize>load<u32>(RESULT_TEXT_START);
+  const length = <usize>load<u32>(RESULT_TEXT_END) - textStart;
+  if (textStart == start && length == end - start) return -<i32>length;
+  // The dotted quad a mapped address ends with is canonical but not all of it.
+  if (textStart != TEXT) memory.copy(TEXT, textStart, length);
+  return <i32>length;
 }
 
 /** imageOffset returns where the attached image starts, 0 when none is. */

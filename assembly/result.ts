@@ -46,9 +46,22 @@ export function report(family: i32, start: usize, end: usize, hop: i32): void {
     isCanonical = isCanonicalIPv6(start, end, addrHi, addrLo);
   }
   if (!isCanonical) {
-    textStart = TEXT;
-    textEnd = TEXT + <usize>formatAddress(family, addrHi, addrLo, TEXT);
+    const length = <usize>formatAddress(family, addrHi, addrLo, TEXT);
+    // isCanonicalIPv6 may only have been unsure (text past the first page).
+    if (family == 4 || !isSame(start, end, TEXT, length)) {
+      textStart = TEXT;
+      textEnd = TEXT + length;
+    }
   }
   store<u32>(RESULT_TEXT_START, <u32>textStart);
   store<u32>(RESULT_TEXT_END, <u32>textEnd);
+}
+
+/** isSame reports whether [start, end) holds the `length` bytes at `text`. */
+function isSame(start: usize, end: usize, text: usize, length: usize): bool {
+  if (end - start != length) return false;
+  for (let i: usize = 0; i < length; i++) {
+    if (load<u8>(start + i) != load<u8>(text + i)) return false;
+  }
+  return true;
 }

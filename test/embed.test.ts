@@ -25,6 +25,7 @@ interface Exports {
   attach(at: number): number;
   attachClientSet(at: number): number;
   parse(at: number, length: number): number;
+  format(): number;
   walk(
     peer: number,
     peerLength: number,
@@ -131,6 +132,24 @@ test('reports where the canonical text of a parsed address is', () => {
     const got = new TextDecoder().decode(new Uint8Array(core.memory.buffer, start, end - start));
     assert.is(got, canonical, text);
     assert.is(start >= SCRATCH, isInPlace, `${text}: in place`);
+  }
+});
+
+test('formats a parsed address, or says its text already is canonical', () => {
+  const core = load();
+  const TEXT = 96;
+  const cases: [text: string, result: number, written: string][] = [
+    ['2001:db8::1', -11, ''],
+    ['2001:DB8:0:0::1', 11, '2001:db8::1'],
+    ['192.0.2.1', -9, ''],
+    ['::ffff:192.0.2.1', 9, '192.0.2.1'],
+    ['fe80::1%eth0', 7, 'fe80::1'],
+  ];
+  for (const [text, result, written] of cases) {
+    core.parse(SCRATCH, put(core, SCRATCH, text));
+    assert.is(core.format(), result, text);
+    const bytes = new Uint8Array(core.memory.buffer, TEXT, written.length);
+    assert.is(new TextDecoder().decode(bytes), written, text);
   }
 });
 
