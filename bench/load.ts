@@ -13,7 +13,16 @@ import { TRUSTED } from './chains.js';
 import { drawRules, makeQueries } from './data.js';
 import type { Setup } from './load-server.js';
 import { versionOf } from './peers.js';
-import { fixed, isMain, machine, machineLine, print, table, writeResults } from './report.js';
+import {
+  fixed,
+  isMain,
+  machine,
+  machineLine,
+  median,
+  print,
+  table,
+  writeResults,
+} from './report.js';
 
 const SERVER = fileURLToPath(new URL('./load-server.ts', import.meta.url));
 const CONNECTIONS = 16;
@@ -141,10 +150,7 @@ export async function main(args: string[]): Promise<void> {
 
     // The median of the rounds' costs: one round disturbed by another
     // process on a shared machine moves the mean of throughputs far more.
-    const sorted = [...roundCosts].sort((a, b) => a - b);
-    const middle = sorted.length >> 1;
-    const medianCost =
-      sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+    const medianCost = median(roundCosts);
 
     const out = ['## Load (`bench/load.ts`)', '', `Machine: ${machineLine(m)}`, ''];
     out.push(
