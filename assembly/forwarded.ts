@@ -310,7 +310,9 @@ export function walk(
 
   const peerFamily = parsePeer(peer, peerLength);
   if (peerFamily == 0) return REASON_NO_PEER;
-  if (!trustAll && peerTrust == 0) return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
+  if (!trustAll && peerTrust == 0) {
+    return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
+  }
 
   // The hop last parsed is the one chosen when the walk stops with an address.
   let family = peerFamily;

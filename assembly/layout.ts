@@ -121,7 +121,7 @@ export const VERSION: u32 = 3;
 export const IMAGE_HEADER: usize = 48;
 /** NODE_SIZE is the size of one trie node. */
 export const NODE_SIZE: usize = 24;
-/** The direct tables' sizes in address bits, and from how many prefixes of a family each is built. */
+/** The direct tables' sizes in address bits, and the family size each is built from. */
 export const DIRECT_SMALL: u32 = 12;
 export const DIRECT_SMALL_FROM: i32 = 32;
 export const DIRECT_LARGE: u32 = 18;

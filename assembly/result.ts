@@ -19,9 +19,8 @@ import {
 /**
  * report records the last address parseClientAddress read, of `family`
  * after unmapping, from the text [start, end), as hop `hop`, and finds its
- * canonical text:
- * the text itself when it already is canonical, the dotted quad at its end
- * when it is IPv4-mapped, or else the text written at TEXT.
+ * canonical text: the text itself when it already is canonical, the dotted
+ * quad at its end when it is IPv4-mapped, or else the text written at TEXT.
  */
 export function report(family: i32, start: usize, end: usize, hop: i32): void {
   store<u64>(RESULT_HI, addrHi);

@@ -43,7 +43,10 @@ let top: usize = 0;
 
 // The image being built or attached; 0 until there is one.
 export let image: usize = 0;
-/** attachments counts the images attached so far, so that what was looked up in one is not reused with the next. */
+/**
+ * attachments counts the images attached so far, so that an answer found
+ * in one image is not reused with the next.
+ */
 export let attachments: u32 = 0;
 
 // What a lookup needs of an attached image, nine u32s at a view: +0 the
@@ -432,14 +435,16 @@ function buildList(s: i32, e: i32): usize {
   store<u32>(list, <u32>count);
 
   // Longest first: a handful of entries, so insertion sort on the lengths.
+  const entries = list + 8;
   for (let i = 0; i < count; i++) {
     const p = stagedAt(s + i);
     let k = i;
-    while (k > 0 && load<u32>(list + 8 + <usize>(k - 1) * LIST_ENTRY, 36) < <u32>bitsOf(p)) {
-      memory.copy(list + 8 + <usize>k * LIST_ENTRY, list + 8 + <usize>(k - 1) * LIST_ENTRY, LIST_ENTRY);
+    while (k > 0 && load<u32>(entries + <usize>(k - 1) * LIST_ENTRY, 36) < <u32>bitsOf(p)) {
+      const at = entries + <usize>k * LIST_ENTRY;
+      memory.copy(at, at - LIST_ENTRY, LIST_ENTRY);
       k--;
     }
-    const entry = list + 8 + <usize>k * LIST_ENTRY;
+    const entry = entries + <usize>k * LIST_ENTRY;
     const bits = bitsOf(p);
     store<u64>(entry, load<u64>(p));
     store<u64>(entry, load<u64>(p, 8), 8);
@@ -612,8 +617,9 @@ function search(view: usize, family: i32): u32 {
   if (list != 0) {
     const end = list + 8 + <usize>load<u32>(list) * LIST_ENTRY;
     for (let e = list + 8; e < end; e += LIST_ENTRY) {
-      const outside = ((hi ^ load<u64>(e)) & load<u64>(e, 16)) | ((lo ^ load<u64>(e, 8)) & load<u64>(e, 24));
-      if (outside == 0) return load<u32>(e, 32);
+      const outsideHi = (hi ^ load<u64>(e)) & load<u64>(e, 16);
+      const outsideLo = (lo ^ load<u64>(e, 8)) & load<u64>(e, 24);
+      if ((outsideHi | outsideLo) == 0) return load<u32>(e, 32);
     }
     return 0;
   }

@@ -164,8 +164,9 @@ export type Batch<A, B> = (
   seconds: readonly B[],
 ) => number;
 
-const BATCH_SOURCE =
-  'let n = 0; for (let i = 0; i < firsts.length; i++) if (op(firsts[i], seconds[i])) n++; return n;';
+const BATCH_SOURCE = `let n = 0;
+for (let i = 0; i < firsts.length; i++) if (op(firsts[i], seconds[i])) n++;
+return n;`;
 
 /**
  * batchLoop returns the loop a timed task runs, compiled anew on every call.
