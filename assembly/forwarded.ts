@@ -258,10 +258,7 @@ function parsePeer(p: usize, n: usize): i32 {
   if (family == 0) return 0;
   peerTrust = find(family);
   if (n <= PEER_TEXT_MAX && p + PEER_TEXT_MAX <= PAGE) {
-    // The peer lies in SCRATCH: three 16-byte moves, whatever its length.
-    v128.store(PEER_TEXT, v128.load(p));
-    v128.store(PEER_TEXT, v128.load(p, 16), 16);
-    v128.store(PEER_TEXT, v128.load(p, 32), 32);
+    keepText(PEER_TEXT, p);
     peerTextLength = n;
     peerCachedFamily = family;
     peerCachedHi = addrHi;
@@ -278,13 +275,72 @@ function parsePeer(p: usize, n: usize): i32 {
  * are the cached peer's text.
  */
 function isCachedPeer(p: usize, n: usize): bool {
-  if (p + PEER_TEXT_MAX > PAGE) return false;
+  return p + PEER_TEXT_MAX <= PAGE && isSameText(p, PEER_TEXT, n);
+}
+
+/**
+ * keepText copies the 48 bytes at p (at least 48 bytes before the end of
+ * the first page) to `text`: three 16-byte moves, whatever the text's length.
+ */
+@inline
+function keepText(text: usize, p: usize): void {
+  v128.store(text, v128.load(p));
+  v128.store(text, v128.load(p, 16), 16);
+  v128.store(text, v128.load(p, 32), 32);
+}
+
+/**
+ * isSameText reports whether the n bytes at p (n at most 48, and p at
+ * least 48 bytes before the end of the first page) are those at `text`.
+ */
+@inline
+function isSameText(p: usize, text: usize, n: usize): bool {
   const same =
-    <u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p), v128.load(PEER_TEXT)))) |
-    (<u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p, 16), v128.load(PEER_TEXT, 16)))) << 16) |
-    (<u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p, 32), v128.load(PEER_TEXT, 32)))) << 32);
+    <u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p), v128.load(text)))) |
+    (<u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p, 16), v128.load(text, 16)))) << 16) |
+    (<u64>(<u32>i8x16.bitmask(i8x16.eq(v128.load(p, 32), v128.load(text, 32)))) << 32);
   const all = (<u64>1 << <u64>n) - 1;
   return (same & all) == all;
+}
+
+// The trusted tail of the last X-Forwarded-For header walked: its text from
+// the comma left of a trusted hop to the header's end (at most TAIL_TEXT_MAX
+// bytes), and how many entries it holds, valid while `attachments` is
+// unchanged. Behind a fixed chain of proxies every header ends the same way,
+// so a walk whose header ends in this text starts left of it: those hops
+// were all parsed and trusted before, and would be again. The hop limit
+// needs no check: a walk under a lower one stops at the entry left of the
+// tail, as it would inside it. Like the peer, only a tail in the first page
+// is kept.
+const TAIL_TEXT_MAX: usize = 48;
+const TAIL_TEXT: usize = memory.data(<i32>TAIL_TEXT_MAX, 16);
+let tailLength: usize = 0;
+let tailHops: i32 = 0;
+let tailAttachments: u32 = 0;
+
+/**
+ * tailEnd returns where the walk of the header ending at `end` may start:
+ * left of the cached tail when the header ends in it, else `end`.
+ */
+function tailEnd(header: usize, end: usize): usize {
+  if (tailLength == 0 || tailAttachments != attachments) return end;
+  if (end - header <= tailLength) return end;
+  const at = end - tailLength;
+  if (at + TAIL_TEXT_MAX > PAGE || !isSameText(at, TAIL_TEXT, tailLength)) return end;
+  return at;
+}
+
+/**
+ * keepTail remembers the header's text from `comma` to `end` as the cached
+ * tail of `hops` trusted entries, when it is short enough and in the first page.
+ */
+function keepTail(comma: usize, end: usize, hops: i32): void {
+  const length = end - comma;
+  if (length > TAIL_TEXT_MAX || comma + TAIL_TEXT_MAX > PAGE) return;
+  keepText(TAIL_TEXT, comma);
+  tailLength = length;
+  tailHops = hops;
+  tailAttachments = attachments;
 }
 
 /**
@@ -314,12 +370,47 @@ export function walk(
     return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
   }
 
-  // The hop last parsed is the one chosen when the walk stops with an address.
-  let family = peerFamily;
-  let start = peer;
-  let stop = peer + peerLength;
-  let end = header + headerLength;
-  let hop = 0;
+  // Behind the proxies of the last request, start left of the hops it trusted.
+  const headerEnd = header + headerLength;
+  if (!trustAll && !forwarded) {
+    const resume = tailEnd(header, headerEnd);
+    if (resume != headerEnd) {
+      const reason = walkHops(header, resume, headerEnd, tailHops, flags, maxHops);
+      // With nothing left of the tail, its leftmost hop is chosen: walk it all.
+      if (reason != NO_HOP) return reason;
+    }
+  }
+  const reason = walkHops(header, headerEnd, headerEnd, 0, flags, maxHops);
+  if (reason != NO_HOP) return reason;
+  return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
+}
+
+// walkHops returns NO_HOP when it found no entry to read.
+const NO_HOP: i32 = 0;
+
+/**
+ * walkHops walks the entries of the header [header, headerEnd) that lie
+ * left of `end`, counting from `hop` entries already passed, as `walk`
+ * describes. Returns a REASON_* code, or NO_HOP when no entry was left.
+ * An X-Forwarded-For walk without TRUST_ALL renews the cached tail.
+ */
+function walkHops(
+  header: usize,
+  end: usize,
+  headerEnd: usize,
+  hop: i32,
+  flags: i32,
+  maxHops: i32,
+): i32 {
+  const trustAll = (flags & TRUST_ALL) != 0;
+  const forwarded = (flags & FORWARDED) != 0;
+  const isCaching = !trustAll && !forwarded;
+
+  // The hop last parsed is the one chosen when every hop is trusted.
+  const passed = hop;
+  let family = 0;
+  let start: usize = 0;
+  let stop: usize = 0;
   while (<isize>end > <isize>header) {
     const comma = previousEntry(header, end, forwarded);
     end = comma < <isize>header ? header : <usize>comma;
@@ -335,8 +426,10 @@ export function walk(
     start = hopStart;
     stop = hopEnd;
     if (!trustAll && find(family) == 0) return chosen(REASON_FORWARDED, family, start, stop, hop);
+    if (isCaching && comma >= <isize>header) keepTail(<usize>comma, headerEnd, hop);
   }
-  return chosen(hop == 0 ? REASON_PEER : REASON_ALL_TRUSTED, family, start, stop, hop);
+  if (hop == passed) return NO_HOP;
+  return chosen(REASON_ALL_TRUSTED, family, start, stop, hop);
 }
 
 /**

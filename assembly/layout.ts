@@ -26,8 +26,8 @@
 //          a call. Every entry point takes (pointer, length), so input longer
 //          than SCRATCH is written at the heap's end instead (see `spare`).
 // static   the parser's tables, the views of the two attached images
-//          (trie.ts) and the walk's last peer (forwarded.ts); nothing
-//          outside the module writes there.
+//          (trie.ts), the walk's last peer and trusted tail
+//          (forwarded.ts); nothing outside the module writes there.
 //
 // The heap, from `__heap_base` upwards, holds while a set is built:
 //

@@ -182,15 +182,24 @@ test('walks and looks the client up in a client set in one call', () => {
   assert.is.not(core.attachClientSet(core.heapBase() + 8), OK);
 });
 
-test('looks a repeated peer up again in a newly attached image', () => {
-  // A walk reuses what it found for the peer before; attaching another set
-  // must not leave it answering for the old one.
-  const trusting = builtImage(['10.0.0.0/8']);
-  const other = builtImage(['192.0.2.0/24']);
+/**
+ * twoImages builds the images of two rule lists and a fresh instance with
+ * room at its heap base for either.
+ */
+function twoImages(first: string[], second: string[]) {
+  const trusting = builtImage(first);
+  const other = builtImage(second);
   const core = load();
   const at = core.heapBase();
   const missing = at + Math.max(trusting.length, other.length) - core.memory.buffer.byteLength;
   if (missing > 0) core.memory.grow(Math.ceil(missing / 65536));
+  return { core, at, trusting, other };
+}
+
+test('looks a repeated peer up again in a newly attached image', () => {
+  // A walk reuses what it found for the peer before; attaching another set
+  // must not leave it answering for the old one.
+  const { core, at, trusting, other } = twoImages(['10.0.0.0/8'], ['192.0.2.0/24']);
   const walk = (peer: string, header: string) => {
     put(core, SCRATCH, peer + header);
     return core.walk(SCRATCH, peer.length, SCRATCH + peer.length, header.length, 0, 32);
@@ -202,6 +211,28 @@ test('looks a repeated peer up again in a newly attached image', () => {
   new Uint8Array(core.memory.buffer).set(other, at);
   assert.is(core.attach(at), OK);
   assert.is(walk('10.0.0.1', '203.0.113.9'), REASON_PEER);
+});
+
+test('walks a repeated trusted tail again in a newly attached image', () => {
+  // A walk starts left of the trusted hops the last header ended with;
+  // attaching another set must make it judge those hops afresh.
+  const { core, at, trusting, other } = twoImages(['10.0.0.0/8', '172.16.0.0/12'], ['10.0.0.0/8']);
+  const walk = (peer: string, header: string) => {
+    put(core, SCRATCH, header + peer);
+    return core.walk(SCRATCH + header.length, peer.length, SCRATCH, header.length, 0, 32);
+  };
+  const hop = () => word(core, RESULT_HOP);
+
+  new Uint8Array(core.memory.buffer).set(trusting, at);
+  assert.is(core.attach(at), OK);
+  assert.is(walk('10.0.0.1', '203.0.113.9, 172.16.4.5'), REASON_FORWARDED);
+  assert.is(hop(), 2);
+  assert.is(walk('10.0.0.1', '198.51.100.7, 172.16.4.5'), REASON_FORWARDED);
+  assert.is(hop(), 2);
+  new Uint8Array(core.memory.buffer).set(other, at);
+  assert.is(core.attach(at), OK);
+  assert.is(walk('10.0.0.1', '198.51.100.7, 172.16.4.5'), REASON_FORWARDED);
+  assert.is(hop(), 1);
 });
 
 test.run();

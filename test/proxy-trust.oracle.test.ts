@@ -12,13 +12,17 @@ import { builds, describe, type Failure } from './support/oracle.js';
 import {
   deriveSeed,
   type HeaderKind,
+  type Hop,
   hugeHeader,
+  mutate,
   Rng,
+  randomHopAddr,
   randomHops,
   randomJunk,
   randomPeer,
   randomTrustedRules,
   seedFromEnv,
+  spellAddress,
   spellForwardedElement,
   spellXffHop,
   writeHeader,
@@ -215,6 +219,66 @@ walk('agrees with the twin when requests keep coming from the same few peers', (
   assert.equal(failures.length, 0, describe(failures));
   assert.ok(repeats > 10_000, `Expected many repeated peers, got ${repeats}`);
 });
+
+walk('agrees with the twin when headers keep ending in the same proxies', () => {
+  // Behind a fixed chain of proxies every X-Forwarded-For header ends the
+  // same way, and the walk starts left of the trusted tail it saw last. The
+  // heads vary, some tails are spoiled by one character, some headers are a
+  // tail alone or a tail behind empty entries, and two trusts with different
+  // hop limits share one instance through an IpSet.
+  const failures: Failure[] = [];
+  let resumable = 0;
+  for (let c = 0; c < 250 && failures.length < 100; c++) {
+    const rng = new Rng(deriveSeed(SEED, 0x7a11, c));
+    const rules = randomTrustedRules(rng).filter(builds);
+    const set = IpSet.from(rules);
+    const trusted: Prefix[] = [];
+    for (const rule of rules) {
+      const parsed = parseRule(rule);
+      if (parsed.ok) trusted.push(...parsed.prefixes.slice(0, 8));
+    }
+    const configs = [rng.pick([2, 3, 4, 8]), rng.pick([1, 2, 32])].map((maxHops) => {
+      const options: ReferenceTrustOptions = { trusted: rules, maxHops };
+      return {
+        twin: new ReferenceTrust(options),
+        trust: new ProxyTrust({ ...options, trusted: set }),
+        options,
+        trusted,
+      };
+    });
+    const tails = [0, 1].map(() => {
+      const hops = Array.from({ length: rng.between(1, 3) }, () => ({
+        addr: randomHopAddr(rng, trusted, 0.95),
+      }));
+      return writeHeaderText(rng, hops);
+    });
+    for (let i = 0; i < 80; i++) {
+      const tail = rng.chance(0.9) ? tails[0]! : rng.pick(tails);
+      const head = writeHeaderText(rng, randomHops(rng, trusted, rng.between(0, 4)));
+      const roll = rng.int(20);
+      let value: string | string[];
+      if (roll === 0) value = tail;
+      else if (roll === 1) value = `${rng.pick([',', ' ,', ', ,', '\t,'])}${tail}`;
+      else if (roll === 2) value = `${head}, ${mutate(rng, tail)}`;
+      else if (roll === 3) value = [head, tail];
+      else value = `${head}${rng.pick([',', ', ', ' ,'])}${tail}`;
+      const peer = rng.chance(0.9) ? spellAddress(rng, randomHopAddr(rng, trusted, 1)) : undefined;
+      const config = rng.chance(0.7) ? configs[0]! : configs[1]!;
+      if (typeof value === 'string' && value.endsWith(tail) && value !== tail) resumable++;
+      compare(failures, `seed ${SEED} config ${c} request ${i}`, config, peer, {
+        'x-forwarded-for': value,
+      });
+    }
+  }
+  assert.equal(failures.length, 0, describe(failures));
+  assert.ok(resumable > 10_000, `Expected many headers ending in a known tail, got ${resumable}`);
+});
+
+/** writeHeaderText writes an X-Forwarded-For header of `hops` as one line. */
+function writeHeaderText(rng: Rng, hops: readonly Hop[]): string {
+  const value = writeHeader(rng, hops, 'x-forwarded-for');
+  return Array.isArray(value) ? value.join(',') : value;
+}
 
 walk('agrees with the twin on later requests after a header grew the memory', () => {
   const failures: Failure[] = [];
