@@ -331,14 +331,14 @@ function tailEnd(header: usize, end: usize): usize {
 }
 
 /**
- * keepTail remembers the header's text from `comma` to `end` as the cached
- * tail of `hops` trusted entries, when it is short enough and in the first page.
+ * keepTail remembers the header's text from `comma` to `end` (at most
+ * TAIL_TEXT_MAX bytes) as the cached tail of `hops` trusted entries, when
+ * it lies in the first page.
  */
 function keepTail(comma: usize, end: usize, hops: i32): void {
-  const length = end - comma;
-  if (length > TAIL_TEXT_MAX || comma + TAIL_TEXT_MAX > PAGE) return;
+  if (comma + TAIL_TEXT_MAX > PAGE) return;
   keepText(TAIL_TEXT, comma);
-  tailLength = length;
+  tailLength = end - comma;
   tailHops = hops;
   tailAttachments = attachments;
 }
@@ -411,24 +411,41 @@ function walkHops(
   let family = 0;
   let start: usize = 0;
   let stop: usize = 0;
+  // The comma that starts the longest trusted tail seen that fits the cache.
+  let tailComma: isize = -1;
+  let tailCount = 0;
+  let reason = NO_HOP;
   while (<isize>end > <isize>header) {
     const comma = previousEntry(header, end, forwarded);
     end = comma < <isize>header ? header : <usize>comma;
     if (entryStart == entryEnd) continue;
 
     hop++;
-    if (hop > maxHops) return REASON_TOO_MANY_HOPS;
+    if (hop > maxHops) {
+      reason = REASON_TOO_MANY_HOPS;
+      break;
+    }
     const ok = forwarded
       ? parseForwardedElement(entryStart, entryEnd)
       : parseNode(entryStart, entryEnd, true, true);
-    if (!ok) return REASON_MALFORMED;
+    if (!ok) {
+      reason = REASON_MALFORMED;
+      break;
+    }
     family = hopFamily;
     start = hopStart;
     stop = hopEnd;
-    if (!trustAll && find(family) == 0) return chosen(REASON_FORWARDED, family, start, stop, hop);
-    if (isCaching && comma >= <isize>header) keepTail(<usize>comma, headerEnd, hop);
+    if (!trustAll && find(family) == 0) {
+      reason = chosen(REASON_FORWARDED, family, start, stop, hop);
+      break;
+    }
+    if (isCaching && comma >= <isize>header && headerEnd - <usize>comma <= TAIL_TEXT_MAX) {
+      tailComma = comma;
+      tailCount = hop;
+    }
   }
-  if (hop == passed) return NO_HOP;
+  if (tailComma >= 0) keepTail(<usize>tailComma, headerEnd, tailCount);
+  if (reason != NO_HOP || hop == passed) return reason;
   return chosen(REASON_ALL_TRUSTED, family, start, stop, hop);
 }
 
