@@ -370,19 +370,18 @@ export function walk(
     return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
   }
 
-  // Behind the proxies of the last request, start left of the hops it trusted.
+  // Behind the proxies of the last request, start left of the hops it
+  // trusted. With nothing left of that tail its leftmost hop is the one
+  // chosen, and the walk goes over the whole header instead.
   const headerEnd = header + headerLength;
-  if (!trustAll && !forwarded) {
-    const resume = tailEnd(header, headerEnd);
-    if (resume != headerEnd) {
-      const reason = walkHops(header, resume, headerEnd, tailHops, flags, maxHops);
-      // With nothing left of the tail, its leftmost hop is chosen: walk it all.
-      if (reason != NO_HOP) return reason;
-    }
+  let end = !trustAll && !forwarded ? tailEnd(header, headerEnd) : headerEnd;
+  while (true) {
+    const passed = end == headerEnd ? 0 : tailHops;
+    const reason = walkHops(header, end, headerEnd, passed, flags, maxHops);
+    if (reason != NO_HOP) return reason;
+    if (end == headerEnd) return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
+    end = headerEnd;
   }
-  const reason = walkHops(header, headerEnd, headerEnd, 0, flags, maxHops);
-  if (reason != NO_HOP) return reason;
-  return chosen(REASON_PEER, peerFamily, peer, peer + peerLength, 0);
 }
 
 // walkHops returns NO_HOP when it found no entry to read.
@@ -394,6 +393,7 @@ const NO_HOP: i32 = 0;
  * describes. Returns a REASON_* code, or NO_HOP when no entry was left.
  * An X-Forwarded-For walk without TRUST_ALL renews the cached tail.
  */
+@inline
 function walkHops(
   header: usize,
   end: usize,
