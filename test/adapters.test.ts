@@ -1,13 +1,14 @@
 import { createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { connect as connectHttp2, createServer as createHttp2Server } from 'node:http2';
 import { Socket } from 'node:net';
+import { type Duplex, PassThrough } from 'node:stream';
 import express from 'express';
 import fastify, { type FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { middleware } from '../src/adapters/express.js';
 import { plugin } from '../src/adapters/fastify.js';
-import { guard } from '../src/adapters/node.js';
+import { guard, guardUpgrade } from '../src/adapters/node.js';
 import { DENIED_JSON, DENIED_TEXT, prefersJson } from '../src/adapters/shared.js';
 import { createGate, type Gate, type GateOptions, type Verdict } from '../src/gate.js';
 import {
@@ -21,6 +22,7 @@ import {
   type SendOptions,
   send,
   sendRaw,
+  sendUpgrade,
   until,
 } from './support/http.js';
 
@@ -561,6 +563,179 @@ nodeOnly('denies, then throws on, when onDenied throws', () => {
   assert.is(error.message, 'log sink down');
   assert.is(res.statusCode, 403);
   assert.is(res.writableEnded, true);
+});
+
+/**
+ * upgradeServer serves `guard` for requests and `guardUpgrade` for
+ * upgrades; an allowed upgrade is answered 101 with the client address it
+ * was given, and counted.
+ */
+function upgradeServer(gate: Gate) {
+  const counts = { requests: 0, upgrades: 0 };
+  const server = createServer(
+    guard(gate, (_req, res) => {
+      counts.requests++;
+      res.end('ok');
+    }),
+  );
+  server.on(
+    'upgrade',
+    guardUpgrade(gate, (req, socket) => {
+      counts.upgrades++;
+      socket.end(
+        'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n' +
+          `x-client: ${req.ipgate?.clientIp}\r\n\r\n`,
+      );
+    }),
+  );
+  return { server, counts };
+}
+
+/** assertUpgradeDenied checks the refusal of an upgrade. */
+function assertUpgradeDenied(reply: Awaited<ReturnType<typeof sendUpgrade>>, isJson = false) {
+  assertDenied(reply, isJson);
+  assert.ok(reply.isClosed, 'Expected the refused connection to be closed');
+}
+
+nodeOnly('guards WebSocket upgrades on IPv4 and ::1', async () => {
+  for (const host of LOOPBACKS) {
+    const gate = createGate({ allow: [host], exemptPaths: [] });
+    const { server, counts } = upgradeServer(gate);
+    const port = await listen(server, host);
+    try {
+      const allowed = await sendUpgrade({ host, port, path: '/socket' });
+      assert.is(allowed.status, 101);
+      assert.is(allowed.headers['x-client'], host);
+      gate.update({ allow: ELSEWHERE, exemptPaths: [] });
+      assertUpgradeDenied(await sendUpgrade({ host, port, path: '/socket' }));
+      assertUpgradeDenied(
+        await sendUpgrade({ host, port, headers: { accept: 'application/json' } }),
+        true,
+      );
+      assert.equal(counts, { requests: 0, upgrades: 1 });
+    } finally {
+      await close(server);
+    }
+  }
+});
+
+nodeOnly('judges an upgrade behind a proxy as it judges a request', async () => {
+  const gate = createGate(PROXIED);
+  const { server, counts } = upgradeServer(gate);
+  const port = await listen(server, '127.0.0.1');
+  try {
+    const upgrade = (forwarded?: string) =>
+      sendUpgrade({
+        host: '127.0.0.1',
+        port,
+        headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded },
+      });
+    const allowed = await upgrade('6.6.6.6, 192.0.2.7:5000');
+    assert.is(allowed.status, 101);
+    assert.is(allowed.headers['x-client'], '192.0.2.7');
+    assertUpgradeDenied(await upgrade('192.0.2.7, 6.6.6.6'));
+    assertUpgradeDenied(await upgrade('192.0.2.7, garbage'));
+    assertUpgradeDenied(await upgrade());
+    assert.is(counts.upgrades, 1);
+  } finally {
+    await close(server);
+  }
+
+  // Not behind a proxy, a forged header names nobody.
+  const direct = upgradeServer(createGate({ allow: ELSEWHERE }));
+  const directPort = await listen(direct.server, '127.0.0.1');
+  try {
+    const forged = { 'x-forwarded-for': '192.0.2.7' };
+    assertUpgradeDenied(
+      await sendUpgrade({ host: '127.0.0.1', port: directPort, headers: forged }),
+    );
+    assert.is(direct.counts.upgrades, 0);
+  } finally {
+    await close(direct.server);
+  }
+});
+
+/** fakeUpgrade is an upgrade request from 127.0.0.1 and a socket that records what is written. */
+function fakeUpgrade() {
+  const req = { socket: { remoteAddress: '127.0.0.1' }, headers: {}, url: '/socket' };
+  const socket = new PassThrough();
+  let written = '';
+  socket.on('data', (chunk: Buffer) => {
+    written += chunk.toString('latin1');
+  });
+  return { req: req as unknown as IncomingMessage, socket, written: () => written };
+}
+
+nodeOnly('lets onDenied answer a denied upgrade, or only look', async () => {
+  const gate = createGate({ allow: ELSEWHERE });
+  const handler = () => {
+    throw new Error('Expected the handler never to run');
+  };
+  const seen: string[] = [];
+
+  // An answer of its own stands.
+  const answered = fakeUpgrade();
+  guardUpgrade(gate, handler, {
+    onDenied: (_req, socket: Duplex, verdict) => {
+      seen.push(verdict.reason);
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    },
+  })(answered.req, answered.socket, Buffer.alloc(0));
+  await until(() => answered.socket.writableFinished, 'the socket to finish');
+  assert.is(answered.written(), 'HTTP/1.1 404 Not Found\r\n\r\n');
+
+  // A hook that only looks, even later, is followed by the default.
+  const looked = fakeUpgrade();
+  await guardUpgrade(gate, handler, {
+    onDenied: async (req) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.push(`looked ${req.ipgate?.reason}`);
+    },
+  })(looked.req, looked.socket, Buffer.alloc(0));
+  await until(() => looked.socket.writableFinished, 'the socket to finish');
+  assert.match(looked.written(), /^HTTP\/1\.1 403 Forbidden\r\n/);
+  assert.ok(looked.written().endsWith(`\r\n\r\n${DENIED_TEXT}`));
+
+  // A hook that throws still sees the upgrade refused, then the error thrown on.
+  const failed = fakeUpgrade();
+  const listener = guardUpgrade(gate, handler, {
+    onDenied: () => {
+      throw new Error('log sink down');
+    },
+  });
+  const error = raisesError(() => listener(failed.req, failed.socket, Buffer.alloc(0)));
+  assert.is(error.message, 'log sink down');
+  await until(() => failed.socket.writableFinished, 'the socket to finish');
+  assert.match(failed.written(), /^HTTP\/1\.1 403 Forbidden\r\n/);
+  assert.equal(seen, ['not-allowed', 'looked not-allowed']);
+});
+
+nodeOnly('refuses guardUpgrade arguments of the wrong type at once', () => {
+  const gate = createGate();
+  const handler = () => {};
+  const cases: Array<[() => unknown, string]> = [
+    [
+      () => guardUpgrade(null as unknown as Gate, handler),
+      'guardUpgrade: gate must be a Gate from createGate, not null',
+    ],
+    [
+      () => guardUpgrade(gate, undefined as unknown as () => void),
+      'guardUpgrade: handler must be a function, not undefined',
+    ],
+    [
+      () => guardUpgrade(gate, handler, [] as unknown as object),
+      'guardUpgrade: options must be an object, not an array',
+    ],
+    [
+      () => guardUpgrade(gate, handler, { onDenied: 'log' as unknown as () => void }),
+      'guardUpgrade: onDenied must be a function, not "log" (a string)',
+    ],
+  ];
+  for (const [fn, message] of cases) {
+    const error = raisesError(fn);
+    assert.is(error.code, 'ERR_INVALID_OPTION');
+    assert.is(error.message, message);
+  }
 });
 
 nodeOnly('serves http2 in compatibility mode', async () => {

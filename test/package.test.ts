@@ -22,12 +22,12 @@ const run = promisify(execFile);
 const ENTRY_POINTS = ['ipgate', 'ipgate/node', 'ipgate/express', 'ipgate/fastify'];
 
 /**
- * REQUIRED_NAMES are what each entry point must export, from the issues that
- * define the public API; the README's examples import them.
+ * REQUIRED_NAMES are what each entry point must export: the public API the
+ * issues define, and what the README's examples import.
  */
 const REQUIRED_NAMES: Record<string, string[]> = {
   ipgate: ['IpMap', 'IpSet', 'ProxyTrust', 'RuleError', 'canonicalAddress', 'isAddress'],
-  'ipgate/node': ['guard'],
+  'ipgate/node': ['guard', 'guardUpgrade'],
   'ipgate/express': ['middleware'],
   'ipgate/fastify': ['default', 'plugin'],
 };
@@ -92,12 +92,12 @@ ${PROBE_BODY}
 /** The type probes use each entry point as a user's TypeScript would. */
 const ESM_TYPES = `
 import { IpSet, ProxyTrust } from 'ipgate';
-import { guard } from 'ipgate/node';
+import { guard, guardUpgrade } from 'ipgate/node';
 import { middleware } from 'ipgate/express';
 import { plugin } from 'ipgate/fastify';
 export const isMatch: boolean = IpSet.from(['10.0.0.0/8']).has('10.1.2.3');
 export const clientIp: string | null = new ProxyTrust().clientIp('10.0.0.1', {});
-export const adapters = [guard, middleware, plugin];
+export const adapters = [guard, guardUpgrade, middleware, plugin];
 // @ts-expect-error: a typo must not type-check, so the types are not any
 IpSet.from([]).hass('10.1.2.3');
 `;
@@ -108,7 +108,7 @@ import node = require('ipgate/node');
 import express = require('ipgate/express');
 import fastify = require('ipgate/fastify');
 export const isMatch: boolean = ipgate.IpSet.from(['10.0.0.0/8']).has('10.1.2.3');
-export const adapters = [node.guard, express.middleware, fastify.plugin];
+export const adapters = [node.guard, node.guardUpgrade, express.middleware, fastify.plugin];
 // @ts-expect-error: a typo must not type-check, so the types are not any
 ipgate.IpSet.from([]).hass('10.1.2.3');
 `;

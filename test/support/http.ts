@@ -94,6 +94,58 @@ export function sendRaw(host: string, port: number, head: string): Promise<numbe
   });
 }
 
+/**
+ * UpgradeReply is the answer to an upgrade request: the status, the body of
+ * a refusal, and whether the server closed the connection afterwards.
+ */
+export interface UpgradeReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  isClosed: boolean;
+}
+
+/**
+ * sendUpgrade asks for a WebSocket upgrade and reads the answer: a 101
+ * (the connection is then closed from this side) or a refusal, read to
+ * the end of the connection.
+ */
+export function sendUpgrade(options: SendOptions): Promise<UpgradeReply> {
+  const headers = { connection: 'Upgrade', upgrade: 'websocket', ...options.headers };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ ...options, headers, agent: false });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '', isClosed: false });
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        // A refusal closes the connection; give it two seconds to go.
+        const finish = (isClosed: boolean) =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, isClosed });
+        const socket = res.socket;
+        if (socket === null || socket.destroyed) return finish(true);
+        const timer = setTimeout(() => {
+          socket.destroy();
+          finish(false);
+        }, 2000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          finish(true);
+        });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** Latch is a promise that a test resolves by hand. */
 export interface Latch {
   promise: Promise<void>;
