@@ -3,10 +3,11 @@
 // turns, identical servers on this kind of machine came out up to 7% apart
 // from one turn to the next, as its speed drifts; so all servers here share
 // the last CPU and are loaded at the same time, each by its own autocannon,
-// and a drift falls on all of them at once. Two of them are plain: how far
-// they differ from each other shows what the run can resolve. The order in
-// which the load starts rotates every round; the load generator keeps the
-// other CPUs.
+// and a drift falls on all of them at once. Identical processes also differ
+// by a few per cent for good, so there are two of each kind, and how far
+// each pair lies apart shows what the run can resolve. The order in which
+// the load starts rotates every round; the load generator keeps the other
+// CPUs.
 //
 //   node --import tsx bench/load.ts [--seconds 1.5] [--rounds 15]
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
@@ -158,16 +159,18 @@ export async function main(args: string[]): Promise<void> {
   const headers = { 'x-forwarded-for': `${client}, 172.16.4.5, fd00::17` };
   const setup: Setup = { allow: list.rules, trustedProxies: [...TRUSTED, '127.0.0.1/32'] };
 
-  const servers = [
-    await start('plain', 0, setup, serverCpu),
-    await start('gated', 0, setup, serverCpu),
-    await start('plain', 1, setup, serverCpu),
-  ];
+  const servers: Server[] = [];
+  for (const index of [0, 1]) {
+    for (const mode of ['plain', 'gated'] as const) {
+      servers.push(await start(mode, index, setup, serverCpu));
+    }
+  }
   try {
     // The gate must be doing its work: the client passes, the bare peer does not.
-    const gated = servers[1]!;
-    if ((await status(gated.url, headers)) !== 200) throw new Error('gated: client refused');
-    if ((await status(gated.url, {})) !== 403) throw new Error('gated: bare peer let in');
+    for (const gated of servers.filter((server) => server.mode === 'gated')) {
+      if ((await status(gated.url, headers)) !== 200) throw new Error('gated: client refused');
+      if ((await status(gated.url, {})) !== 403) throw new Error('gated: bare peer let in');
+    }
     await loadAll(servers, WARMUP_SECONDS, headers);
 
     const samples: Sample[] = [];
@@ -178,10 +181,10 @@ export async function main(args: string[]): Promise<void> {
       order.forEach((server, i) => {
         samples.push({ round, mode: server.mode, server: server.index, ...results[i]! });
       });
-      const { cost, control } = roundCosts(samples, round);
+      const { cost, plainControl, gatedControl } = roundCosts(samples, round);
       process.stderr.write(
-        `load round ${round + 1}/${rounds}: cost ${fixed(cost)}%, plain against plain ` +
-          `${fixed(control)}%\n`,
+        `load round ${round + 1}/${rounds}: cost ${fixed(cost)}%, controls ` +
+          `${fixed(plainControl)}% (plain) and ${fixed(gatedControl)}% (gated)\n`,
       );
     }
     report(samples, { seconds, rounds, serverCpu, machine: m });
@@ -197,17 +200,20 @@ function loadAll(servers: readonly Server[], seconds: number, headers: Record<st
 
 /**
  * roundCosts returns one round's cost of the gate in per cent (how far the
- * gated server's throughput fell short of the plain servers' mean) and the
- * control: how far the second plain server fell short of the first.
+ * gated servers' mean throughput fell short of the plain servers' mean)
+ * and the controls: how far the second server of each kind fell short of
+ * the first.
  */
 function roundCosts(samples: readonly Sample[], round: number) {
   const at = (mode: Mode, server: number) =>
     samples.find((s) => s.round === round && s.mode === mode && s.server === server)!
       .requestsPerSecond;
-  const plain = (at('plain', 0) + at('plain', 1)) / 2;
+  const mean = (mode: Mode) => (at(mode, 0) + at(mode, 1)) / 2;
+  const control = (mode: Mode) => (1 - at(mode, 1) / at(mode, 0)) * 100;
   return {
-    cost: (1 - at('gated', 0) / plain) * 100,
-    control: (1 - at('plain', 1) / at('plain', 0)) * 100,
+    cost: (1 - mean('gated') / mean('plain')) * 100,
+    plainControl: control('plain'),
+    gatedControl: control('gated'),
   };
 }
 
@@ -237,9 +243,11 @@ function report(samples: readonly Sample[], run: Run): void {
   const meanCost = (1 - gated / plain) * 100;
   const perRound = Array.from({ length: rounds }, (_, round) => roundCosts(samples, round));
   const costs = perRound.map((each) => each.cost);
-  const controls = perRound.map((each) => each.control);
+  const plainControls = perRound.map((each) => each.plainControl);
+  const gatedControls = perRound.map((each) => each.gatedControl);
   const medianCost = median(costs);
-  const medianControl = median(controls);
+  const medianPlainControl = median(plainControls);
+  const medianGatedControl = median(gatedControls);
   const percent = (share: number) => `${fixed(share * 100)}%`;
   const list = (values: number[]) => values.map((value) => `${fixed(value)}%`).join(', ');
   const placed =
@@ -248,22 +256,22 @@ function report(samples: readonly Sample[], run: Run): void {
   const out = ['## Load (`bench/load.ts`)', '', `Machine: ${machineLine(run.machine)}`, ''];
   out.push(
     `autocannon ${versionOf('autocannon')}, ${CONNECTIONS} connections a server, loopback. ` +
-      `Three server processes (${placed}) answer \`ok\`: two plain, and one that wraps the ` +
+      `Four server processes (${placed}) answer \`ok\`: two plain, and two that wrap the ` +
       'same handler in `guard(gate, handler)` with a 1,000-rule allowlist and three ' +
       'X-Forwarded-For hops to walk. They are loaded at the same time, so that the ' +
-      `machine's drift falls on all three at once; after a ${WARMUP_SECONDS} s warm-up, ` +
+      `machine's drift falls on all four at once; after a ${WARMUP_SECONDS} s warm-up, ` +
       `${rounds} rounds of ${seconds} s rotate the order in which the load starts. A ` +
-      "round's cost compares the gated server with the plain servers' mean; the " +
-      'figure is the median of the rounds. The control compares the two plain servers ' +
-      'the same way: it shows how finely the run can tell servers apart. Server CPU is ' +
-      "a server's share of the CPU time over the round.",
+      "round's cost compares the gated servers' mean throughput with the plain " +
+      "servers'; the figure is the median of the rounds. The controls compare the two " +
+      'servers of each kind the same way: they show how finely the run can tell ' +
+      "servers apart. Server CPU is a server's share of the CPU time over the round.",
     '',
     table(
       ['server', 'requests/s (mean)', 'server CPU', 'CPU µs per request', 'cost (means)'],
       [
         ['node:http (two)', fixed(plain), percent(busy('plain')), fixed(cpuPer('plain')), '-'],
         [
-          'node:http + guard',
+          'node:http + guard (two)',
           fixed(gated),
           percent(busy('gated')),
           fixed(cpuPer('gated')),
@@ -274,8 +282,9 @@ function report(samples: readonly Sample[], run: Run): void {
     '',
     `Cost per round: ${list(costs)}; median ${fixed(medianCost)}%.`,
     '',
-    `Control (plain against plain) per round: ${list(controls)}; ` +
-      `median ${fixed(medianControl)}%.`,
+    `Controls per round, plain against plain: ${list(plainControls)}; median ` +
+      `${fixed(medianPlainControl)}%. Gated against gated: ${list(gatedControls)}; median ` +
+      `${fixed(medianGatedControl)}%.`,
     '',
     '### Target (issue 4)',
     '',
@@ -285,7 +294,7 @@ function report(samples: readonly Sample[], run: Run): void {
         [
           'gate costs <= 3% of throughput',
           `${fixed(medianCost)}% (median of rounds; ${fixed(meanCost)}% from the means; ` +
-            `control ${fixed(medianControl)}%)`,
+            `controls ${fixed(medianPlainControl)}% and ${fixed(medianGatedControl)}%)`,
           medianCost <= 3 ? 'yes' : 'NO',
         ],
       ],
@@ -307,8 +316,10 @@ function report(samples: readonly Sample[], run: Run): void {
     costPercent: meanCost,
     medianCostPercent: medianCost,
     roundCostsPercent: costs,
-    medianControlPercent: medianControl,
-    roundControlsPercent: controls,
+    medianPlainControlPercent: medianPlainControl,
+    roundPlainControlsPercent: plainControls,
+    medianGatedControlPercent: medianGatedControl,
+    roundGatedControlsPercent: gatedControls,
   });
   print(`\nResults: ${file}`);
 }
