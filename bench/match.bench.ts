@@ -493,10 +493,15 @@ export async function main(args: string[]): Promise<void> {
   const m = machine();
   const rows: Row[] = [];
   const log: string[] = [];
-  const harness = await harnessNs();
-  const floor = await floorNs();
+  const harnessFirst = await harnessNs();
+  const floorFirst = await floorNs();
   warmUp();
   for (const size of sizes) await runSize(size, rows, log);
+  // The harness and the floor are timed once more at the end and keep the
+  // faster figure, as every library keeps its fastest round: timed only at
+  // start-up, a slow spell there once put the floor above a 4-rule lookup.
+  const harness = Math.min(harnessFirst, await harnessNs());
+  const floor = Math.min(floorFirst, await floorNs());
 
   print(render(rows, sizes, log, m, harness, floor));
   const versions = Object.fromEntries(
