@@ -14,6 +14,7 @@ import type { ProxyTrust } from './proxy-trust.js';
  *
  * - `add-secure`: the policy asked for Secure on every cookie;
  * - `add-secure-same-site-none`: SameSite=None without Secure;
+ * - `add-secure-partitioned`: Partitioned without Secure;
  * - `add-secure-prefix`: a `__Secure-` or `__Host-` name without Secure;
  * - `remove-domain-host-prefix`: a `__Host-` cookie had a Domain;
  * - `set-path-host-prefix`: a `__Host-` cookie had no `Path=/`.
@@ -23,6 +24,7 @@ import type { ProxyTrust } from './proxy-trust.js';
 export type CookieFix =
   | 'add-secure'
   | 'add-secure-same-site-none'
+  | 'add-secure-partitioned'
   | 'add-secure-prefix'
   | 'remove-domain-host-prefix'
   | 'set-path-host-prefix';
@@ -103,7 +105,7 @@ const keep = (text: string): string => text;
  * rewriteSetCookie returns `header`, one Set-Cookie value, made Secure when
  * `options.addSecure` is true (the default) and made valid in any case:
  *
- * - SameSite=None gains Secure;
+ * - SameSite=None gains Secure, and so does Partitioned;
  * - a name starting `__Secure-` or `__Host-` (in any case) gains Secure;
  * - a `__Host-` name loses every Domain attribute and gets `Path=/`.
  *
@@ -131,6 +133,9 @@ export function rewriteSetCookie(
   if (cookie.secure) secureFix = undefined;
   else if (options.addSecure ?? true) secureFix = 'add-secure';
   else if (cookie.sameSite === 'none') secureFix = 'add-secure-same-site-none';
+  // CHIPS (draft-cutler-httpbis-partitioned-cookies): a Partitioned cookie
+  // must be Secure, and browsers ignore one that is not.
+  else if (cookie.partitioned) secureFix = 'add-secure-partitioned';
   else if (isHost || name.startsWith(SECURE_PREFIX)) secureFix = 'add-secure-prefix';
   // RFC 6265bis, "The __Host- Prefix": no Domain attribute, and Path=/.
   const hasDomain = isHost && cookie.domain !== undefined;
@@ -360,6 +365,7 @@ export class CookiePolicy {
 const FIX_TEXT: Record<CookieFix, string> = {
   'add-secure': 'added Secure, as the policy asks',
   'add-secure-same-site-none': 'added Secure, which SameSite=None requires (RFC 6265bis)',
+  'add-secure-partitioned': 'added Secure, which Partitioned requires (CHIPS)',
   'add-secure-prefix': 'added Secure, which the __Secure- and __Host- prefixes require',
   'remove-domain-host-prefix': 'removed Domain, which the __Host- prefix forbids',
   'set-path-host-prefix': 'set Path=/, which the __Host- prefix requires',

@@ -87,6 +87,21 @@ const REWRITES: Array<
     ['add-secure-same-site-none'],
   ],
   ['leaves SameSite=Lax alone', false, 'c=1; SameSite=Lax', 'c=1; SameSite=Lax', []],
+  // CHIPS: browsers ignore a Partitioned cookie without Secure.
+  [
+    'fixes Partitioned',
+    false,
+    'c=1; Path=/; Partitioned',
+    'c=1; Path=/; Partitioned; Secure',
+    ['add-secure-partitioned'],
+  ],
+  [
+    'keeps a Secure Partitioned cookie',
+    false,
+    'c=1; Secure; partitioned',
+    'c=1; Secure; partitioned',
+    [],
+  ],
   // When the policy adds Secure anyway, the reason reported is the policy.
   [
     'names the policy first',
@@ -205,7 +220,11 @@ rewrite('agrees with the cookie package on random cookies', () => {
       const name = input.name.toLowerCase();
       const isHost = name.startsWith('__host-');
       const needsSecure =
-        addSecure || input.sameSite === 'none' || isHost || name.startsWith('__secure-');
+        addSecure ||
+        input.sameSite === 'none' ||
+        input.partitioned === true ||
+        isHost ||
+        name.startsWith('__secure-');
 
       // The rules hold afterwards...
       assert.is(after.secure === true, before.secure === true || needsSecure);
