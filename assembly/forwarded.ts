@@ -373,6 +373,8 @@ export function walk(
   // Behind the proxies of the last request, start left of the hops it
   // trusted. With nothing left of that tail its leftmost hop is the one
   // chosen, and the walk goes over the whole header instead.
+  // NOTE: a loop, not two calls, so that walkHops has one call site and
+  // stays inlined.
   const headerEnd = header + headerLength;
   let end = !trustAll && !forwarded ? tailEnd(header, headerEnd) : headerEnd;
   while (true) {
