@@ -12,10 +12,12 @@ import { RESULT_VALUE } from './layout.js';
 import type { Matcher } from './matcher.js';
 import { DEFAULT_EXEMPT_PATHS, ExemptPaths, segmentProblem } from './paths.js';
 import {
+  forwardingText,
   type HeaderBag,
   hasAddress,
   ProxyTrust,
   type ProxyTrustOptions,
+  peerText,
   type Walk,
   walkOf,
   walkRequest,
@@ -172,9 +174,11 @@ export class Gate {
     let index = 0;
     if (!isRefused) {
       // One call walks to the client and looks it up in the allowlist.
-      const matcher = snapshot.matcher;
-      if (hasAddress(walkRequest(matcher, snapshot.walk, remoteAddress, headers))) {
-        clientIp = matcher.walked();
+      const { matcher, walk } = snapshot;
+      const peer = peerText(remoteAddress);
+      const header = forwardingText(walk, headers);
+      if (hasAddress(walkRequest(matcher, walk, peer, header))) {
+        clientIp = matcher.walked(peer, header);
         index = matcher.words[VALUE_WORD]!;
       }
     }

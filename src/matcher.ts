@@ -131,10 +131,10 @@ export class Matcher {
     return this.latin1.toString('latin1', start, end);
   }
 
-  // The strings the last walk read and where they lie in memory, for walked.
-  #peer = '';
+  // Where the last walk's peer and header lie in memory, for walked; the
+  // strings themselves are handed back to walked, since storing them here
+  // would cost a write barrier per request.
   #peerAt = 0;
-  #header = '';
   #headerAt = 0;
 
   /**
@@ -198,21 +198,20 @@ export class Matcher {
     maxHops: number,
   ): number {
     const peerAt = at + written;
-    this.#peer = peer;
     this.#peerAt = peerAt;
-    this.#header = header;
     this.#headerAt = written === header.length ? at : -1;
     return this.core.walk(peerAt, peer.length, at, written, flags, maxHops);
   }
 
   /**
-   * walked returns the canonical text of the address the last walk chose.
-   * Byte offsets are string offsets only for ASCII, which the peer is
-   * whenever it parsed; the header's offset is -1 when it was not.
+   * walked returns the canonical text of the address the last walk chose,
+   * given the `peer` and `header` that walk was given. Byte offsets are
+   * string offsets only for ASCII, which the peer is whenever it parsed;
+   * the header's offset is -1 when it was not.
    */
-  walked(): string {
+  walked(peer: string, header: string): string {
     return this.words[START_WORD]! >= this.#peerAt
-      ? this.text(this.#peer, this.#peerAt)
-      : this.text(this.#header, this.#headerAt);
+      ? this.text(peer, this.#peerAt)
+      : this.text(header, this.#headerAt);
   }
 }

@@ -122,7 +122,7 @@ export interface Walk {
  * forwardingText returns the forwarding header `walk` reads from `headers`,
  * its lines joined, or '' when it reads none.
  */
-function forwardingText(walk: Walk, headers: HeaderBag | undefined): string {
+export function forwardingText(walk: Walk, headers: HeaderBag | undefined): string {
   return walk.isConfigured ? headerText(headers?.[walk.header]) : '';
 }
 
@@ -133,18 +133,19 @@ export function walkOf(trust: ProxyTrust): Walk {
   return walks.get(trust)!;
 }
 
+/** peerText returns the socket peer a walk starts from, '' for none. */
+export function peerText(remoteAddress: unknown): string {
+  return typeof remoteAddress === 'string' ? remoteAddress : '';
+}
+
 /**
- * walkRequest walks one request in `matcher` the way `walk` says and returns
- * the core's code; `hasAddress` tells whether it chose an address.
+ * walkRequest walks one request's `peer` (from peerText) and `header` (from
+ * forwardingText) in `matcher` the way `walk` says and returns the core's
+ * code; `hasAddress` tells whether it chose an address, which
+ * `matcher.walked(peer, header)` then returns.
  */
-export function walkRequest(
-  matcher: Matcher,
-  walk: Walk,
-  remoteAddress: string | undefined,
-  headers: HeaderBag | undefined,
-): number {
-  const peer = typeof remoteAddress === 'string' ? remoteAddress : '';
-  return matcher.walk(peer, forwardingText(walk, headers), walk.flags, walk.maxHops);
+export function walkRequest(matcher: Matcher, walk: Walk, peer: string, header: string): number {
+  return matcher.walk(peer, header, walk.flags, walk.maxHops);
 }
 
 /** hasAddress reports whether a walk's code comes with an address. */
@@ -207,8 +208,10 @@ export class ProxyTrust {
 
   /** clientIp returns the client's address as canonical text, or null. Never throws. */
   clientIp(remoteAddress: string | undefined, headers: HeaderBag): string | null {
-    const code = walkRequest(this.#matcher, this.#walk, remoteAddress, headers);
-    return hasAddress(code) ? this.#matcher.walked() : null;
+    const peer = peerText(remoteAddress);
+    const header = forwardingText(this.#walk, headers);
+    const code = walkRequest(this.#matcher, this.#walk, peer, header);
+    return hasAddress(code) ? this.#matcher.walked(peer, header) : null;
   }
 
   /**
@@ -216,9 +219,12 @@ export class ProxyTrust {
    * reason. Never throws, whatever the peer and headers hold.
    */
   resolve(remoteAddress: string | undefined, headers: HeaderBag): Resolution {
-    const code = walkRequest(this.#matcher, this.#walk, remoteAddress, headers);
+    const peer = peerText(remoteAddress);
+    const header = forwardingText(this.#walk, headers);
+    const code = walkRequest(this.#matcher, this.#walk, peer, header);
     const reason = REASONS[code] ?? 'no-peer';
     if (!hasAddress(code)) return { clientIp: null, hop: null, reason };
-    return { clientIp: this.#matcher.walked(), hop: this.#matcher.words[HOP_WORD]!, reason };
+    const clientIp = this.#matcher.walked(peer, header);
+    return { clientIp, hop: this.#matcher.words[HOP_WORD]!, reason };
   }
 }
