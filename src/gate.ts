@@ -105,7 +105,11 @@ export interface GateRequest {
 
 /** Snapshot is one compiled configuration; it never changes once built. */
 interface Snapshot {
-  /** allowRules are the allowlist's rules, null when it is empty. */
+  /**
+   * allowRules are the allowlist's rules, null when it is empty: a copy of
+   * the set's frozen list, whose elements optimised code reads through a
+   * generic call rather than directly.
+   */
   readonly allowRules: readonly string[] | null;
   /** walk is how the client is found; it reads no header when not behind a proxy. */
   readonly walk: Walk;
@@ -254,7 +258,7 @@ function compile(options: GateOptions): Snapshot {
   const trusted = walk.set === undefined ? null : matcherOf(walk.set);
 
   return {
-    allowRules: allow === null ? null : allow.rules,
+    allowRules: allow === null ? null : [...allow.rules],
     walk,
     matcher: combineSets('createGate', trusted, allow === null ? null : matcherOf(allow)),
     isForwardingRefused: isTrusting && !trust.isConfigured,
