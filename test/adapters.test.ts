@@ -1,4 +1,4 @@
-import { createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { Agent, createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { connect as connectHttp2, createServer as createHttp2Server } from 'node:http2';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
@@ -352,6 +352,28 @@ for (const kind of KINDS) {
         assertDenied(await app.send());
         gate.update({ allow: LOOPBACK_RULES });
         assert.is(verdictOf(await app.send()).reason, 'allowed');
+      });
+    });
+
+    test('judges each request on a kept-alive connection afresh', async () => {
+      await withApp(kind, host, PROXIED, async (app, gate) => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const from = (client: string) =>
+          app.send({ agent, headers: { 'x-forwarded-for': client } });
+        try {
+          const first = await from('192.0.2.7');
+          assert.is(verdictOf(first).clientIp, '192.0.2.7');
+          const other = await from('198.51.100.1');
+          assertDenied(other);
+          gate.update({ ...PROXIED, allow: ['198.51.100.0/24'] });
+          assert.is(verdictOf(await from('198.51.100.1')).reason, 'allowed');
+          assertDenied(await from('192.0.2.7'));
+          // Every request after the first went over the first one's connection.
+          assert.is(first.isReused, false);
+          assert.is(other.isReused, true);
+        } finally {
+          agent.destroy();
+        }
       });
     });
 

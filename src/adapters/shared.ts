@@ -44,10 +44,29 @@ export const DENIED_JSON = '{"error":"forbidden"}';
 export function checkNodeRequest(gate: Gate, req: NodeRequest): Verdict {
   const original = (req as { originalUrl?: unknown }).originalUrl;
   return gate.check({
-    remoteAddress: req.socket?.remoteAddress,
+    remoteAddress: peerOf(req.socket),
     headers: req.headers,
     url: typeof original === 'string' ? original : req.url,
   });
+}
+
+// The peer of each connection, read once, as Node itself keeps it once
+// read: the remoteAddress getter costs two megamorphic property loads on
+// every read, and a keep-alive connection carries many requests.
+const peers = new WeakMap<object, string>();
+
+/**
+ * peerOf returns the remote address of `socket`, undefined when it has none
+ * (yet). Once a socket has given an address, that is its address.
+ */
+function peerOf(socket: unknown): string | undefined {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  const known = peers.get(socket);
+  if (known !== undefined) return known;
+  const address: unknown = (socket as { remoteAddress?: unknown }).remoteAddress;
+  if (typeof address !== 'string') return undefined;
+  peers.set(socket, address);
+  return address;
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * Real servers on loopback and real HTTP requests to them, for the adapter
- * tests. Every request opens its own connection (no agent), so that a
- * server closes promptly and one test's sockets never serve another's.
+ * tests. Every request opens its own connection (no agent) unless given an
+ * agent, so that a server closes promptly and one test's sockets never
+ * serve another's.
  */
 
-import type { Server } from 'node:http';
+import type { Agent, Server } from 'node:http';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
@@ -20,6 +21,8 @@ export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** isReused tells whether the request went over a connection kept alive. */
+  isReused?: boolean;
 }
 
 /** SendOptions describe one request. */
@@ -33,6 +36,8 @@ export interface SendOptions {
   body?: string;
   /** localAddress picks the client's address, e.g. 127.0.0.2. */
   localAddress?: string;
+  /** agent keeps connections alive between requests; by default there is none. */
+  agent?: Agent;
 }
 
 /** listen starts `server` on `host` with a free port and returns the port. */
@@ -58,14 +63,19 @@ export function close(server: Server): Promise<void> {
 export function send(options: SendOptions): Promise<Reply> {
   const { body, ...rest } = options;
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ ...rest, agent: false }, (res) => {
+    const req = httpRequest({ ...rest, agent: rest.agent ?? false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         text += chunk;
       });
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: text,
+          isReused: req.reusedSocket,
+        }),
       );
       res.on('error', reject);
     });
