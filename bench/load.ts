@@ -34,8 +34,13 @@ import {
 const SERVER = fileURLToPath(new URL('./load-server.ts', import.meta.url));
 const CONNECTIONS = 16;
 const WARMUP_SECONDS = 2;
+/** PATH is what every request asks for: no exempt path. */
+const PATH = '/dashboard';
 
 type Mode = 'plain' | 'gated';
+
+/** Headers are one request's headers. */
+type Headers = Record<string, string>;
 
 interface Server {
   mode: Mode;
@@ -70,7 +75,7 @@ async function start(
   if (cpuList !== null) pin(child.pid!, cpuList);
   child.send(setup);
   const [message] = (await once(child, 'message')) as [{ port: number }];
-  return { mode, index, child, url: `http://127.0.0.1:${message.port}/dashboard` };
+  return { mode, index, child, url: `http://127.0.0.1:${message.port}${PATH}` };
 }
 
 /** status sends one request and returns the response's status code. */
@@ -93,14 +98,15 @@ async function cpuMicros(server: Server): Promise<number> {
  * load runs autocannon against one server and returns its requests per
  * second and how busy the server's CPU was meanwhile (1 is saturated).
  */
-async function load(server: Server, seconds: number, headers: Record<string, string>) {
+async function load(server: Server, seconds: number, clients: readonly Headers[]) {
   const cpuBefore = await cpuMicros(server);
   const started = performance.now();
   const result = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
     duration: seconds,
-    headers,
+    // Each connection sends these in turn.
+    requests: clients.map((headers) => ({ method: 'GET', path: PATH, headers })),
   });
   if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
     const { errors, timeouts, non2xx } = result;
@@ -151,12 +157,17 @@ export async function main(args: string[]): Promise<void> {
   const m = machine();
 
   // The gate sees three hops behind the load generator's loopback address,
-  // with a client in its 1,000-rule allowlist; the plain servers get the
-  // same headers and ignore them.
+  // with a client in its 1,000-rule allowlist: an IPv4 and an IPv6 one in
+  // turn, as in the gate benchmark. The plain servers get the same headers
+  // and ignore them.
   const list = drawRules(1_000);
   const queries = makeQueries(list, 20);
-  const client = queries.addrs.find((_addr, i) => queries.expected[i] && !queries.mapped[i])!;
-  const headers = { 'x-forwarded-for': `${client}, 172.16.4.5, fd00::17` };
+  const clients = (['ipv4', 'ipv6'] as const).map((family) => {
+    const i = queries.addrs.findIndex(
+      (_addr, k) => queries.expected[k] && queries.families[k] === family && !queries.mapped[k],
+    );
+    return { 'x-forwarded-for': `${queries.addrs[i]}, 172.16.4.5, fd00::17` };
+  });
   const setup: Setup = { allow: list.rules, trustedProxies: [...TRUSTED, '127.0.0.1/32'] };
 
   const servers: Server[] = [];
@@ -166,18 +177,20 @@ export async function main(args: string[]): Promise<void> {
     }
   }
   try {
-    // The gate must be doing its work: the client passes, the bare peer does not.
+    // The gate must be doing its work: the clients pass, the bare peer does not.
     for (const gated of servers.filter((server) => server.mode === 'gated')) {
-      if ((await status(gated.url, headers)) !== 200) throw new Error('gated: client refused');
+      for (const headers of clients) {
+        if ((await status(gated.url, headers)) !== 200) throw new Error('gated: client refused');
+      }
       if ((await status(gated.url, {})) !== 403) throw new Error('gated: bare peer let in');
     }
-    await loadAll(servers, WARMUP_SECONDS, headers);
+    await loadAll(servers, WARMUP_SECONDS, clients);
 
     const samples: Sample[] = [];
     for (let round = 0; round < rounds; round++) {
       const shift = round % servers.length;
       const order = [...servers.slice(shift), ...servers.slice(0, shift)];
-      const results = await loadAll(order, seconds, headers);
+      const results = await loadAll(order, seconds, clients);
       order.forEach((server, i) => {
         samples.push({ round, mode: server.mode, server: server.index, ...results[i]! });
       });
@@ -194,8 +207,8 @@ export async function main(args: string[]): Promise<void> {
 }
 
 /** loadAll loads `servers` at the same time, starting in the order given. */
-function loadAll(servers: readonly Server[], seconds: number, headers: Record<string, string>) {
-  return Promise.all(servers.map((server) => load(server, seconds, headers)));
+function loadAll(servers: readonly Server[], seconds: number, clients: readonly Headers[]) {
+  return Promise.all(servers.map((server) => load(server, seconds, clients)));
 }
 
 /**
@@ -258,7 +271,8 @@ function report(samples: readonly Sample[], run: Run): void {
     `autocannon ${versionOf('autocannon')}, ${CONNECTIONS} connections a server, loopback. ` +
       `Four server processes (${placed}) answer \`ok\`: two plain, and two that wrap the ` +
       'same handler in `guard(gate, handler)` with a 1,000-rule allowlist and three ' +
-      'X-Forwarded-For hops to walk. They are loaded at the same time, so that the ' +
+      'X-Forwarded-For hops to walk, whose client is an IPv4 and an IPv6 address in ' +
+      'turn. They are loaded at the same time, so that the ' +
       `machine's drift falls on all four at once; after a ${WARMUP_SECONDS} s warm-up, ` +
       `${rounds} rounds of ${seconds} s rotate the order in which the load starts. A ` +
       "round's cost compares the gated servers' mean throughput with the plain " +
