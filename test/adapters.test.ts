@@ -3,6 +3,7 @@ import { connect as connectHttp2, createServer as createHttp2Server } from 'node
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { type Duplex, PassThrough } from 'node:stream';
+import websocket from '@fastify/websocket';
 import express from 'express';
 import fastify, { type FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
@@ -949,6 +950,39 @@ fastifyOnly('covers routes of every plugin and unknown routes', async () => {
     assert.is(hits, 0);
   } finally {
     await server.close();
+  }
+});
+
+fastifyOnly('guards @fastify/websocket routes in the same hook', async () => {
+  // @fastify/websocket sends each upgrade through the instance's router, so
+  // the onRequest hook sees it before any handshake.
+  const handshake = {
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    'sec-websocket-version': '13',
+  };
+  for (const host of LOOPBACKS) {
+    const gate = createGate({ allow: [host], exemptPaths: [] });
+    const server = fastify();
+    const clients: (string | null | undefined)[] = [];
+    await server.register(websocket);
+    await server.register(plugin, { gate });
+    server.get('/socket', { websocket: true }, (socket, request) => {
+      clients.push(request.ipgate?.clientIp);
+      socket.close();
+    });
+    await server.listen({ port: 0, host });
+    const { port } = server.server.address() as { port: number };
+    try {
+      const allowed = await sendUpgrade({ host, port, path: '/socket', headers: handshake });
+      assert.is(allowed.status, 101);
+      gate.update({ allow: ELSEWHERE, exemptPaths: [] });
+      assertUpgradeDenied(await sendUpgrade({ host, port, path: '/socket', headers: handshake }));
+      const json = { ...handshake, accept: 'application/json' };
+      assertUpgradeDenied(await sendUpgrade({ host, port, path: '/socket', headers: json }), true);
+      assert.equal(clients, [host]);
+    } finally {
+      await server.close();
+    }
   }
 });
 
