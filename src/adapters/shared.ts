@@ -2,7 +2,7 @@
  * What the adapters share: reading a Node request for the gate, the denial
  * response, and the checks on their arguments.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { invalid, quote } from '../errors.js';
 import type { Gate, Verdict } from '../gate.js';
@@ -44,7 +44,7 @@ export const DENIED_JSON = '{"error":"forbidden"}';
 export function checkNodeRequest(gate: Gate, req: NodeRequest): Verdict {
   const original = (req as { originalUrl?: unknown }).originalUrl;
   return gate.check({
-    remoteAddress: peerOf(req.socket),
+    remoteAddress: peerOf(req),
     headers: req.headers,
     url: typeof original === 'string' ? original : req.url,
   });
@@ -56,16 +56,23 @@ export function checkNodeRequest(gate: Gate, req: NodeRequest): Verdict {
 const peers = new WeakMap<object, string>();
 
 /**
- * peerOf returns the remote address of `socket`, undefined when it has none
- * (yet). Once a socket has given an address, that is its address.
+ * peerOf returns the remote address of `req`'s connection, undefined when
+ * it has none (yet). Once a node:http socket has given an address, that is
+ * its address. An http2 compatibility request hands out a new proxy of its
+ * session's socket per request, which would only fill the map; its peer
+ * is read afresh.
  */
-function peerOf(socket: unknown): string | undefined {
+function peerOf(req: NodeRequest): string | undefined {
+  const socket: unknown = req.socket;
   if (typeof socket !== 'object' || socket === null) return undefined;
-  const known = peers.get(socket);
-  if (known !== undefined) return known;
+  const isKept = req instanceof IncomingMessage;
+  if (isKept) {
+    const known = peers.get(socket);
+    if (known !== undefined) return known;
+  }
   const address: unknown = (socket as { remoteAddress?: unknown }).remoteAddress;
   if (typeof address !== 'string') return undefined;
-  peers.set(socket, address);
+  if (isKept) peers.set(socket, address);
   return address;
 }
 
