@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { middleware } from '../src/adapters/express.js';
 import { plugin } from '../src/adapters/fastify.js';
 import { guard, guardUpgrade } from '../src/adapters/node.js';
-import { DENIED_JSON, DENIED_TEXT, prefersJson } from '../src/adapters/shared.js';
+import { checkNodeRequest, DENIED_JSON, DENIED_TEXT, prefersJson } from '../src/adapters/shared.js';
 import { createGate, type Gate, type GateOptions, type Verdict } from '../src/gate.js';
 import {
   close,
@@ -599,6 +599,25 @@ nodeOnly('denies, then throws on, when onDenied throws', () => {
   assert.is(res.writableEnded, true);
 });
 
+nodeOnly('judges every socket by its own peer, a frozen one too', () => {
+  const gate = createGate({ allow: ['127.0.0.1'] });
+  for (const isFrozen of [false, true]) {
+    for (const [peer, allowed] of [
+      ['127.0.0.1', true],
+      ['192.0.2.1', false],
+    ] as const) {
+      const { req } = fakeExchange(peer);
+      if (isFrozen) Object.freeze(req.socket);
+      // The second check reads the peer the first one kept, where it could.
+      for (let i = 0; i < 2; i++) {
+        const verdict = checkNodeRequest(gate, req);
+        assert.is(verdict.clientIp, peer);
+        assert.is(verdict.allowed, allowed);
+      }
+    }
+  }
+});
+
 /**
  * upgradeServer serves `guard` for requests and `guardUpgrade` for
  * upgrades; an allowed upgrade is answered 101 with the client address it
@@ -1151,10 +1170,10 @@ function raisesError(fn: () => unknown): Error & { code?: string } {
   throw new Error('Expected the call to throw');
 }
 
-/** fakeExchange is a request from 127.0.0.1 and its response, unconnected. */
-function fakeExchange(): { req: IncomingMessage; res: ServerResponse } {
+/** fakeExchange is a request from `peer` and its response, unconnected. */
+function fakeExchange(peer = '127.0.0.1'): { req: IncomingMessage; res: ServerResponse } {
   const socket = new Socket();
-  Object.defineProperty(socket, 'remoteAddress', { value: '127.0.0.1' });
+  Object.defineProperty(socket, 'remoteAddress', { value: peer });
   const req = new IncomingMessage(socket);
   req.url = '/';
   req.headers = {};

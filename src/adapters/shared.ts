@@ -50,30 +50,47 @@ export function checkNodeRequest(gate: Gate, req: NodeRequest): Verdict {
   });
 }
 
-// The peer of each connection, read once, as Node itself keeps it once
-// read: the remoteAddress getter costs two megamorphic property loads on
-// every read, and a keep-alive connection carries many requests.
-const peers = new WeakMap<object, string>();
+// The peer of each connection, read once and kept on the socket under a
+// symbol of this module, as Node itself keeps it once read: the
+// remoteAddress getter costs two megamorphic property loads on every read,
+// and a keep-alive connection carries many requests. (A WeakMap of sockets
+// cost as much as the getter: a cold hash lookup per request.)
+const PEER = Symbol('ipgate peer');
+
+/** PeerSocket is a request's socket as peerOf reads it. */
+interface PeerSocket {
+  [PEER]?: string;
+  remoteAddress?: unknown;
+}
 
 /**
  * peerOf returns the remote address of `req`'s connection, undefined when
  * it has none (yet). Once a node:http socket has given an address, that is
  * its address. An http2 compatibility request hands out a new proxy of its
- * session's socket per request, which would only fill the map; its peer
- * is read afresh.
+ * session's socket per request, which would gain nothing; its peer is read
+ * afresh.
  */
 function peerOf(req: NodeRequest): string | undefined {
-  const socket: unknown = req.socket;
+  const socket = req.socket as unknown as PeerSocket | null | undefined;
   if (typeof socket !== 'object' || socket === null) return undefined;
   const isKept = req instanceof IncomingMessage;
   if (isKept) {
-    const known = peers.get(socket);
+    const known = socket[PEER];
     if (known !== undefined) return known;
   }
-  const address: unknown = (socket as { remoteAddress?: unknown }).remoteAddress;
+  const address = socket.remoteAddress;
   if (typeof address !== 'string') return undefined;
-  if (isKept) peers.set(socket, address);
+  if (isKept) keepPeer(socket, address);
   return address;
+}
+
+/** keepPeer remembers `address` on `socket`, unless the socket is frozen. */
+function keepPeer(socket: PeerSocket, address: string): void {
+  try {
+    socket[PEER] = address;
+  } catch {
+    // A frozen or sealed stand-in for a socket: read it afresh each time.
+  }
 }
 
 /**
