@@ -1,11 +1,23 @@
 // The server that bench/load.ts puts under load, in a process of its own so
 // that the load generator does not share its event loop. Started with
-// `plain` or `gated`; it waits for its configuration over IPC, listens on a
-// free loopback port and reports the port back, then answers each further
-// message with the CPU time it has used.
+// `plain` or `gated`, and for `gated` optionally the directory of another
+// checkout whose gate to use; it waits for its configuration over IPC,
+// listens on a free loopback port and reports the port back, then answers
+// each further message with the CPU time it has used.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { guard } from '../src/adapters/node.js';
-import { createGate } from '../src/gate.js';
+import { pathToFileURL } from 'node:url';
+import type * as NodeAdapter from '../src/adapters/node.js';
+import type * as GateModule from '../src/gate.js';
+
+const root =
+  process.argv[3] === undefined ? new URL('..', import.meta.url) : dirUrl(process.argv[3]);
+const { guard }: typeof NodeAdapter = await import(new URL('src/adapters/node.ts', root).href);
+const { createGate }: typeof GateModule = await import(new URL('src/gate.ts', root).href);
+
+/** dirUrl is the file URL of directory `path`, with the slash that URLs resolve against. */
+function dirUrl(path: string): URL {
+  return new URL(`${pathToFileURL(path).href}/`);
+}
 
 /** Setup is what the parent sends: the allowlist and the trusted proxies. */
 export interface Setup {

@@ -9,11 +9,17 @@
 // the load starts rotates every round; the load generator keeps the other
 // CPUs.
 //
-//   node --import tsx bench/load.ts [--seconds 1.5] [--rounds 15]
+//   node --import tsx bench/load.ts [--seconds 1.5] [--rounds 15] [--baseline DIR]
+//
+// With --baseline, the plain servers are replaced by servers guarded with
+// the src/ of another checkout in DIR (its build/ built too), and the run
+// prints how the current gate compares with that one instead of the cost
+// of a gate; nothing is written to bench/results.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { cpus } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { TRUSTED } from './chains.js';
@@ -64,14 +70,20 @@ function pin(pid: number, cpuList: string): boolean {
   }
 }
 
-/** start forks a server, pins it to `cpuList` when given and waits for its port. */
+/**
+ * start forks a server, pins it to `cpuList` when given and waits for its
+ * port. With a `baseline` checkout, the plain servers are guarded by its
+ * gate instead.
+ */
 async function start(
   mode: Mode,
   index: number,
   setup: Setup,
   cpuList: string | null,
+  baseline: string | null,
 ): Promise<Server> {
-  const child = fork(SERVER, [mode], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const args = mode === 'plain' && baseline !== null ? ['gated', baseline] : [mode];
+  const child = fork(SERVER, args, { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   if (cpuList !== null) pin(child.pid!, cpuList);
   child.send(setup);
   const [message] = (await once(child, 'message')) as [{ port: number }];
@@ -153,6 +165,8 @@ function placement(): string | null {
 export async function main(args: string[]): Promise<void> {
   const seconds = option(args, '--seconds', 1.5);
   const rounds = option(args, '--rounds', 15);
+  const at = args.indexOf('--baseline');
+  const baseline = at >= 0 ? resolve(args[at + 1] ?? '.') : null;
   const serverCpu = placement();
   const m = machine();
 
@@ -173,12 +187,12 @@ export async function main(args: string[]): Promise<void> {
   const servers: Server[] = [];
   for (const index of [0, 1]) {
     for (const mode of ['plain', 'gated'] as const) {
-      servers.push(await start(mode, index, setup, serverCpu));
+      servers.push(await start(mode, index, setup, serverCpu, baseline));
     }
   }
   try {
     // The gate must be doing its work: the clients pass, the bare peer does not.
-    for (const gated of servers.filter((server) => server.mode === 'gated')) {
+    for (const gated of servers.filter((s) => s.mode === 'gated' || baseline !== null)) {
       for (const headers of clients) {
         if ((await status(gated.url, headers)) !== 200) throw new Error('gated: client refused');
       }
@@ -200,7 +214,8 @@ export async function main(args: string[]): Promise<void> {
           `${fixed(plainControl)}% (plain) and ${fixed(gatedControl)}% (gated)\n`,
       );
     }
-    report(samples, { seconds, rounds, serverCpu, machine: m });
+    if (baseline === null) report(samples, { seconds, rounds, serverCpu, machine: m });
+    else compare(samples, rounds, baseline);
   } finally {
     for (const server of servers) server.child.disconnect();
   }
@@ -235,6 +250,32 @@ interface Run {
   rounds: number;
   serverCpu: string | null;
   machine: ReturnType<typeof machine>;
+}
+
+/**
+ * compare prints how the current gate fared against the `baseline`
+ * checkout's, which the plain servers ran: a positive difference is a
+ * current gate that is slower.
+ */
+function compare(samples: readonly Sample[], rounds: number, baseline: string): void {
+  const perRound = Array.from({ length: rounds }, (_, round) => roundCosts(samples, round));
+  const cpuPer = (mode: Mode) => {
+    const ofMode = samples.filter((s) => s.mode === mode);
+    const micros = ofMode.reduce((sum, s) => sum + s.cpuMicros, 0);
+    return micros / ofMode.reduce((sum, s) => sum + s.requests, 0);
+  };
+  print(
+    [
+      `## Load: the current gate against ${baseline}`,
+      '',
+      `Throughput lost against the baseline, median of ${rounds} rounds: ` +
+        `${fixed(median(perRound.map((each) => each.cost)))}%. CPU µs per request: ` +
+        `${fixed(cpuPer('plain'))} (baseline), ${fixed(cpuPer('gated'))} (current). ` +
+        'Controls: ' +
+        `${fixed(median(perRound.map((each) => each.plainControl)))}% (baseline), ` +
+        `${fixed(median(perRound.map((each) => each.gatedControl)))}% (current).`,
+    ].join('\n'),
+  );
 }
 
 /** report prints the markdown report and writes the JSON results. */
