@@ -1,7 +1,8 @@
 // Runs the benchmarks, each in a fresh Node process (so one's heap and JIT
 // state cannot colour the next, and with --expose-gc for the memory
 // figures) pinned to one CPU, prints their markdown reports and saves each
-// report beside its JSON in bench/results/.
+// report beside its JSON in bench/results/ (a run that writes no JSON, such
+// as load --baseline, saves nothing).
 //
 //   npm run bench                     every benchmark
 //   npm run bench -- match            one, by name
@@ -62,8 +63,12 @@ async function main(args: string[]): Promise<void> {
   for (const each of names) {
     const { file, isPinned } = BENCHMARKS[each]!;
     const report = await runOne(file, isPinned, rest);
-    const text = report.replace(/\n\nResults: .*\n?$/, '\n');
-    writeFileSync(`${RESULTS_DIR}${each}.md`, text);
+    // A run that wrote JSON results ends by naming the file; the markdown
+    // goes beside it. One that wrote none (load --baseline) saves nothing.
+    const written = /\n\nResults: .*\n?$/;
+    if (written.test(report)) {
+      writeFileSync(`${RESULTS_DIR}${each}.md`, report.replace(written, '\n'));
+    }
     process.stdout.write('\n');
   }
 }
