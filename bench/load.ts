@@ -138,6 +138,16 @@ function option(args: string[], name: string, fallback: number): number {
   return at >= 0 ? Number(args[at + 1]) : fallback;
 }
 
+/** directoryOption returns the directory given after `name`, resolved; null without `name`. */
+function directoryOption(args: string[], name: string): string | null {
+  const at = args.indexOf(name);
+  if (at < 0) return null;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith('--'))
+    throw new Error(`load: ${name} needs a directory`);
+  return resolve(value);
+}
+
 /** Sample is one server's round. */
 interface Sample {
   round: number;
@@ -165,8 +175,7 @@ function placement(): string | null {
 export async function main(args: string[]): Promise<void> {
   const seconds = option(args, '--seconds', 1.5);
   const rounds = option(args, '--rounds', 15);
-  const at = args.indexOf('--baseline');
-  const baseline = at >= 0 ? resolve(args[at + 1] ?? '.') : null;
+  const baseline = directoryOption(args, '--baseline');
   const serverCpu = placement();
   const m = machine();
 
@@ -253,17 +262,24 @@ interface Run {
 }
 
 /**
+ * cpuPerRequest is the CPU time the servers of `mode` spent per request, in
+ * µs: a reading of the gate's own cost that does not depend on how the CPU
+ * was shared.
+ */
+function cpuPerRequest(samples: readonly Sample[], mode: Mode): number {
+  const ofMode = samples.filter((s) => s.mode === mode);
+  const micros = ofMode.reduce((sum, s) => sum + s.cpuMicros, 0);
+  return micros / ofMode.reduce((sum, s) => sum + s.requests, 0);
+}
+
+/**
  * compare prints how the current gate fared against the `baseline`
  * checkout's, which the plain servers ran: a positive difference is a
  * current gate that is slower.
  */
 function compare(samples: readonly Sample[], rounds: number, baseline: string): void {
   const perRound = Array.from({ length: rounds }, (_, round) => roundCosts(samples, round));
-  const cpuPer = (mode: Mode) => {
-    const ofMode = samples.filter((s) => s.mode === mode);
-    const micros = ofMode.reduce((sum, s) => sum + s.cpuMicros, 0);
-    return micros / ofMode.reduce((sum, s) => sum + s.requests, 0);
-  };
+  const cpuPer = (mode: Mode) => cpuPerRequest(samples, mode);
   print(
     [
       `## Load: the current gate against ${baseline}`,
@@ -285,12 +301,7 @@ function report(samples: readonly Sample[], run: Run): void {
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   const throughput = (mode: Mode) => mean(ofMode(mode).map((s) => s.requestsPerSecond));
   const busy = (mode: Mode) => mean(ofMode(mode).map((s) => s.cpu));
-  // The server's CPU time per request, in µs: a reading of the gate's own
-  // cost that does not depend on how the CPU was shared.
-  const cpuPer = (mode: Mode) => {
-    const micros = ofMode(mode).reduce((sum, s) => sum + s.cpuMicros, 0);
-    return micros / ofMode(mode).reduce((sum, s) => sum + s.requests, 0);
-  };
+  const cpuPer = (mode: Mode) => cpuPerRequest(samples, mode);
 
   const plain = throughput('plain');
   const gated = throughput('gated');
