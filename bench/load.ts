@@ -210,6 +210,7 @@ export async function main(args: string[]): Promise<void> {
     await loadAll(servers, WARMUP_SECONDS, clients);
 
     const samples: Sample[] = [];
+    const reference = baseline === null ? 'plain' : 'baseline';
     for (let round = 0; round < rounds; round++) {
       const shift = round % servers.length;
       const order = [...servers.slice(shift), ...servers.slice(0, shift)];
@@ -220,7 +221,7 @@ export async function main(args: string[]): Promise<void> {
       const { cost, plainControl, gatedControl } = roundCosts(samples, round);
       process.stderr.write(
         `load round ${round + 1}/${rounds}: cost ${fixed(cost)}%, controls ` +
-          `${fixed(plainControl)}% (plain) and ${fixed(gatedControl)}% (gated)\n`,
+          `${fixed(plainControl)}% (${reference}) and ${fixed(gatedControl)}% (gated)\n`,
       );
     }
     if (baseline === null) report(samples, { seconds, rounds, serverCpu, machine: m });
