@@ -83,6 +83,9 @@ export const REDIRECT_EXEMPT_SEGMENT = '_health';
  */
 export const COOKIE_WARNING_LIMIT = 64;
 
+/** ATTRIBUTE_VALUE_MAX_BYTES is the longest attribute value browsers keep. */
+const ATTRIBUTE_VALUE_MAX_BYTES = 1024;
+
 const SECURE_PREFIX = '__secure-';
 const HOST_PREFIX = '__host-';
 
@@ -97,6 +100,15 @@ const HOST_MAX_LENGTH = 260;
 const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
 
 const PATCHED = Symbol('ipgate.secureCookies');
+
+/** Patch is what secureCookies keeps on a response it has wrapped. */
+interface Patch {
+  /** options are those of the latest call. */
+  options: SecureCookiesOptions;
+  /** setHeader is the response's own, unwrapped. */
+  setHeader: ServerResponse['setHeader'];
+  rewrite: (value: unknown) => unknown;
+}
 
 /** keep is the identity decoder: the rewrite never touches the value. */
 const keep = (text: string): string => text;
@@ -130,7 +142,7 @@ export function rewriteSetCookie(
   // __Secure- or __Host- cookie without Secure. Later drafts match the
   // prefixes without regard to case; matching so is stricter either way.
   let secureFix: CookieFix | undefined;
-  if (cookie.secure) secureFix = undefined;
+  if (cookie.secure && hasSecure(header)) secureFix = undefined;
   else if (options.addSecure ?? true) secureFix = 'add-secure';
   else if (cookie.sameSite === 'none') secureFix = 'add-secure-same-site-none';
   // CHIPS (draft-cutler-httpbis-partitioned-cookies): a Partitioned cookie
@@ -164,6 +176,33 @@ export function rewriteSetCookie(
 }
 
 /**
+ * hasSecure reports whether `header` has a Secure attribute that a browser
+ * keeps. RFC 6265bis (section 5.6) and Chromium ignore an attribute whose
+ * value is longer than ATTRIBUTE_VALUE_MAX_BYTES, and `Secure=` followed by
+ * more than that would otherwise pass for Secure here while the browser
+ * stores the cookie without it.
+ */
+function hasSecure(header: string): boolean {
+  for (const attribute of header.split(';').slice(1)) {
+    const equals = attribute.indexOf('=');
+    const name = trimSpace(equals === -1 ? attribute : attribute.slice(0, equals));
+    if (name.toLowerCase() !== 'secure') continue;
+    const value = equals === -1 ? '' : trimSpace(attribute.slice(equals + 1));
+    if (Buffer.byteLength(value) <= ATTRIBUTE_VALUE_MAX_BYTES) return true;
+  }
+  return false;
+}
+
+/** trimSpace drops the spaces and tabs around `text`, as cookie parsers do. */
+function trimSpace(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === ' ' || text[start] === '\t')) start++;
+  while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
+  return text.slice(start, end);
+}
+
+/**
  * trimEnd drops trailing spaces, tabs and semicolons, so that an appended
  * attribute does not follow an empty one. A loop, not a regular
  * expression, to stay linear on any input.
@@ -194,7 +233,8 @@ function withoutAttributes(header: string, names: ReadonlySet<string>): string {
  * rewriteSetCookie with `options`, however it was set: `setHeader`,
  * `appendHeader`, `setHeaders` or `writeHead`, which is where Express's
  * `res.cookie`, Fastify's `reply.header` and `@fastify/cookie` end. It wraps
- * those methods on this one response object. Calling it again on the same
+ * those methods on this one response object, and rewrites at once the
+ * Set-Cookie headers already set on it. Calling it again on the same
  * response replaces the options instead of wrapping twice. Returns `res`.
  *
  * Values that are not strings are passed on untouched, and Node's own
@@ -204,13 +244,23 @@ export function secureCookies<Response extends ServerResponse>(
   res: Response,
   options: SecureCookiesOptions = {},
 ): Response {
-  const target = res as Response & { [PATCHED]?: SecureCookiesOptions };
-  const isPatched = target[PATCHED] !== undefined;
-  target[PATCHED] = options;
-  if (isPatched) return res;
+  const target = res as Response & { [PATCHED]?: Patch };
+  const patch = target[PATCHED];
+  if (patch !== undefined) {
+    patch.options = options;
+    rewriteSetSoFar(res, patch.setHeader, patch.rewrite);
+    return res;
+  }
 
-  const rewrite = (value: unknown): unknown => rewriteValue(value, target[PATCHED]!);
   const { setHeader, appendHeader, writeHead } = res;
+  const installed: Patch = {
+    options,
+    setHeader,
+    rewrite: (value) => rewriteValue(value, installed.options),
+  };
+  target[PATCHED] = installed;
+  const { rewrite } = installed;
+  rewriteSetSoFar(res, setHeader, rewrite);
 
   res.setHeader = function (this: ServerResponse, name, value) {
     return setHeader.call(this, name, isSetCookie(name) ? (rewrite(value) as string) : value);
@@ -221,12 +271,31 @@ export function secureCookies<Response extends ServerResponse>(
     } as typeof res.appendHeader;
   }
   res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
-    // writeHead(status[, reason][, headers]): the headers come last.
-    const at = typeof rest[0] === 'string' ? 1 : 0;
-    if (rest[at] !== undefined) rest[at] = rewriteHeaders(rest[at], rewrite);
+    // writeHead(status[, reason][, headers]). Node also reads the headers
+    // after a reason that is not a string (`undefined`, `null`), and the
+    // second argument when there is no third, so both are rewritten.
+    for (let i = 0; i < 2; i++) {
+      if (typeof rest[i] === 'object' && rest[i] !== null) {
+        rest[i] = rewriteHeaders(rest[i], rewrite);
+      }
+    }
     return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
   } as typeof res.writeHead;
   return res;
+}
+
+/**
+ * rewriteSetSoFar rewrites the Set-Cookie headers `res` already holds, set
+ * before secureCookies was called (by a middleware ahead of the gate's, say).
+ */
+function rewriteSetSoFar(
+  res: ServerResponse,
+  setHeader: ServerResponse['setHeader'],
+  rewrite: (value: unknown) => unknown,
+): void {
+  if (res.headersSent || typeof res.getHeader !== 'function') return;
+  const value = res.getHeader('set-cookie');
+  if (value !== undefined) setHeader.call(res, 'set-cookie', rewrite(value) as string);
 }
 
 /**
@@ -371,8 +440,13 @@ const FIX_TEXT: Record<CookieFix, string> = {
   'set-path-host-prefix': 'set Path=/, which the __Host- prefix requires',
 };
 
+/**
+ * isSetCookie reports whether a header name is Set-Cookie. Node's http2
+ * compatibility layer trims names before sending them; node:http refuses
+ * such names.
+ */
 function isSetCookie(name: unknown): boolean {
-  return typeof name === 'string' && name.toLowerCase() === 'set-cookie';
+  return typeof name === 'string' && name.trim().toLowerCase() === 'set-cookie';
 }
 
 /** rewriteValue rewrites a header value that may be a string or a list. */

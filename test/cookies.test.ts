@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { connect as connectHttp2, createServer as createHttp2Server } from 'node:http2';
 import { type AddressInfo, Socket } from 'node:net';
 import { parseSetCookie, type SetCookie, stringifySetCookie } from 'cookie';
 import express from 'express';
@@ -68,6 +70,28 @@ const REWRITES: Array<
   // Secure is an attribute name; its case and any value do not matter.
   ['keeps an existing Secure', true, 'sid=1; secure', 'sid=1; secure', []],
   ['keeps Secure written with a value', true, 'sid=1; Secure=yes', 'sid=1; Secure=yes', []],
+  // RFC 6265bis 5.6: browsers ignore an attribute whose value passes 1024 octets.
+  [
+    'keeps Secure with a 1024-octet value',
+    true,
+    `sid=1; Secure=${'x'.repeat(1024)}`,
+    `sid=1; Secure=${'x'.repeat(1024)}`,
+    [],
+  ],
+  [
+    'adds Secure beside one whose value browsers ignore',
+    true,
+    `sid=1; Secure=${'x'.repeat(1025)}`,
+    `sid=1; Secure=${'x'.repeat(1025)}; Secure`,
+    ['add-secure'],
+  ],
+  [
+    'counts octets, not characters, of a Secure value',
+    false,
+    `__Secure-id=1; Secure=${'é'.repeat(513)}`,
+    `__Secure-id=1; Secure=${'é'.repeat(513)}; Secure`,
+    ['add-secure-prefix'],
+  ],
   // A trailing ";" must not leave an empty attribute behind.
   ['tidies a trailing semicolon', true, 'sid=1; ', 'sid=1; Secure', ['add-secure']],
   ['leaves a plain cookie alone when off', false, 'sid=1; Path=/', 'sid=1; Path=/', []],
@@ -572,8 +596,17 @@ for (const [name, start] of FRAMEWORKS) {
 
 const helper = suite('secureCookies on a real node:http server');
 
-for (const form of ['/object', '/pairs', '/flat']) {
-  helper(`rewrites cookies passed to writeHead as ${form.slice(1)}`, async () => {
+const HELPER_FORMS: Array<[path: string, how: string]> = [
+  ['/object', 'passed to writeHead as an object'],
+  ['/pairs', 'passed to writeHead as pairs'],
+  ['/flat', 'passed to writeHead as a flat list'],
+  ['/undefined-reason', 'passed to writeHead after an undefined reason'],
+  ['/null-reason', 'passed to writeHead after a null reason'],
+  ['/early', 'set before secureCookies was called'],
+];
+
+for (const [form, how] of HELPER_FORMS) {
+  helper(`rewrites cookies ${how}`, async () => {
     const server = await startHelper(true);
     try {
       const reply = await send(server.port, { path: form });
@@ -623,6 +656,32 @@ helper('sees cookies given to setHeaders as a Map', () => {
   const res = secureCookies(exchange({}).res);
   res.setHeaders(new Map([['set-cookie', ['a=1', '__Host-b=2']]]));
   assert.equal(res.getHeader('set-cookie'), ['a=1; Secure', '__Host-b=2; Secure; Path=/']);
+});
+
+helper('sees names that http2 trims before sending', async () => {
+  // node:http refuses ' set-cookie' as a name; http2 trims it to set-cookie.
+  const server = createHttp2Server((req, res) => {
+    secureCookies(res as unknown as ServerResponse);
+    if (req.url === '/set') res.setHeader(' Set-Cookie ', 'a=1');
+    else res.writeHead(200, { 'set-cookie\t': 'b=2' });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = connectHttp2(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const cookiesAt = async (path: string) => {
+    const stream = session.request({ ':path': path });
+    const [headers] = (await once(stream, 'response')) as [Record<string, unknown>];
+    stream.resume();
+    await once(stream, 'end');
+    return headers['set-cookie'];
+  };
+  try {
+    assert.equal(await cookiesAt('/set'), ['a=1; Secure']);
+    assert.equal(await cookiesAt('/write'), ['b=2; Secure']);
+  } finally {
+    session.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 // ---------------------------------------------------------------------------

@@ -148,7 +148,10 @@ export async function startRaw(options: ServerOptions, front: Front): Promise<Te
  * policy: `secureCookies(res, { addSecure })`, whose onChange reports land
  * in `warnings` as "name: change change". The application passes the
  * cookies to writeHead only, in the form the path names: `/object`,
- * `/pairs` (a list of [name, value]) or `/flat` ([name, value, ...]).
+ * `/pairs` (a list of [name, value]), `/flat` ([name, value, ...]), or
+ * an object after an `undefined` or `null` reason (`/undefined-reason`,
+ * `/null-reason`), which Node reads as the headers too. At `/early` they
+ * are set with setHeader before the helper is called.
  */
 export async function startHelper(addSecure: boolean): Promise<TestServer> {
   const state = { warnings: [] as string[], hits: 0 };
@@ -157,10 +160,18 @@ export async function startHelper(addSecure: boolean): Promise<TestServer> {
   };
   const server = http.createServer((req, res) => {
     state.hits++;
+    if (req.url === '/early') res.setHeader('Set-Cookie', [...APP_COOKIES]);
     secureCookies(res, { addSecure, onChange });
     const type = ['Content-Type', 'text/plain'];
-    if (req.url === '/object') {
-      res.writeHead(200, { 'Content-Type': 'text/plain', 'Set-Cookie': [...APP_COOKIES] });
+    const headers = { 'Content-Type': 'text/plain', 'Set-Cookie': [...APP_COOKIES] };
+    if (req.url === '/early') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+    } else if (req.url === '/object') {
+      res.writeHead(200, headers);
+    } else if (req.url === '/undefined-reason') {
+      res.writeHead(200, undefined, headers);
+    } else if (req.url === '/null-reason') {
+      (res.writeHead as (...args: unknown[]) => unknown)(200, null, headers);
     } else if (req.url === '/pairs') {
       res.writeHead(200, [type, ...APP_COOKIES.map((cookie) => ['set-cookie', cookie])]);
     } else {
