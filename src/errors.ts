@@ -1,6 +1,7 @@
 /**
- * Errors thrown at configuration time. Request-time input never throws; it is
- * answered with `false`, `null` or a verdict that names a reason.
+ * Errors thrown at configuration time, and checks the option parsers share.
+ * Request-time input never throws; it is answered with `false`, `null` or a
+ * verdict that names a reason.
  */
 
 /** QUOTE_LIMIT is how many characters of a bad value an error message echoes. */
@@ -56,4 +57,16 @@ export class RuleError extends TypeError {
     this.rule = rule.slice(0, QUOTE_LIMIT);
     this.reason = reason;
   }
+}
+
+/**
+ * isList reports whether an option value is a list of entries: iterable and
+ * not a string, which would iterate as its characters.
+ */
+export function isList(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
+  );
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildRuleSet } from './config.js';
 import { CookiePolicy } from './cookies.js';
-import { invalid, quote } from './errors.js';
+import { invalid, isList, quote } from './errors.js';
 import { type IpSet, matcherOf } from './ipset.js';
 import { RESULT_VALUE } from './layout.js';
 import type { Matcher } from './matcher.js';
@@ -325,7 +325,7 @@ function listOption(
 ): readonly string[] | undefined {
   const value: unknown = options[name];
   if (value === undefined) return undefined;
-  if (typeof value === 'string' || !isIterable(value)) {
+  if (!isList(value)) {
     throw optionError(`${name} must be a list of strings, not ${describe(value)}`);
   }
 
@@ -347,14 +347,6 @@ function optionError(message: string, Kind: typeof TypeError = TypeError): Error
 /** hasForwarding reports whether `headers` carry a forwarding header. */
 function hasForwarding(headers: HeaderBag): boolean {
   return headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined;
-}
-
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
-  );
 }
 
 /** describe quotes a bad option value and names its type. */

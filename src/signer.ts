@@ -3,7 +3,7 @@
  * reset token) and later takes back, knowing it was not altered.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { invalid, quote } from './errors.js';
+import { invalid, isList, quote } from './errors.js';
 
 /** MAC_BYTES is the length of an HMAC-SHA256 tag. */
 const MAC_BYTES = 32;
@@ -60,13 +60,24 @@ export class Signer {
 
   /**
    * Throws a TypeError or RangeError with code `ERR_INVALID_OPTION` when a
-   * key or the salt is not a non-empty string, or when maxAge is not a
-   * positive finite number. Key checks give lengths, never characters.
+   * key or the salt is not a non-empty string, when fallbacks is a string
+   * (one key, or a comma-separated list, which must be split first) or not
+   * iterable, or when maxAge is not a positive finite number. Key checks
+   * give lengths, never characters.
    */
   constructor(options: SignerOptions) {
     const { key, fallbacks = [], salt, maxAge, now = Date.now } = options ?? {};
     if (typeof salt !== 'string' || salt === '') {
       throw invalid('ERR_INVALID_OPTION', 'new Signer: salt must be a non-empty string');
+    }
+    // A string is iterable too, and spread into one-character keys it
+    // would let anyone forge a token.
+    if (!isList(fallbacks)) {
+      const kind = typeof fallbacks === 'object' ? 'an object' : `a ${typeof fallbacks}`;
+      throw invalid(
+        'ERR_INVALID_OPTION',
+        `new Signer: fallbacks must be a list of keys, not ${fallbacks === null ? 'null' : kind}`,
+      );
     }
     const secrets = [key, ...fallbacks];
     secrets.forEach((secret, index) => {

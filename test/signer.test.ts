@@ -209,6 +209,17 @@ const BAD_OPTIONS: Array<[why: string, options: unknown, message: string]> = [
     { key: KEY, salt: 's', fallbacks: [OLD_KEY, ''] },
     'new Signer: fallbacks[1] must be a non-empty string',
   ],
+  // Spread, a string would become one-character keys that anyone can use.
+  [
+    'fallbacks given as a string',
+    { key: KEY, salt: 's', fallbacks: `${OLD_KEY},${OTHER_KEY}` },
+    'new Signer: fallbacks must be a list of keys, not a string',
+  ],
+  [
+    'fallbacks that are not a list',
+    { key: KEY, salt: 's', fallbacks: 42 },
+    'new Signer: fallbacks must be a list of keys, not a number',
+  ],
   [
     'a zero maxAge',
     { key: KEY, salt: 's', maxAge: 0 },
