@@ -65,6 +65,7 @@ const PLACEHOLDER_PHRASES = [
   'changethis',
   'replaceme',
   'replacethis',
+  'replacewith',
   'yoursecret',
   'insertyour',
   'putyour',
@@ -85,8 +86,11 @@ export function generateSecretKey(): string {
  * gives a single problem; anything else that is not a string gives one too.
  * A string is checked for: being a known placeholder, being shorter than
  * SECRET_KEY_MIN_LENGTH, having fewer than SECRET_KEY_MIN_DISTINCT distinct
- * characters, and starting with INSECURE_PREFIX. The messages give the key's
- * length and never any of its characters, so they are safe to log.
+ * characters other than whitespace and control characters, being a
+ * shorter string repeated at least twice (`'password'.repeat(7)`), and
+ * starting with INSECURE_PREFIX. These are Django's deployment checks and
+ * more. The messages give the key's length and never any of its
+ * characters, so they are safe to log.
  */
 export function checkSecretKey(key: unknown): string[] {
   if (key === undefined || key === null) return ['the key is missing'];
@@ -101,12 +105,21 @@ export function checkSecretKey(key: unknown): string[] {
   if (length < SECRET_KEY_MIN_LENGTH) {
     problems.push(`the key has ${length} characters; at least ${SECRET_KEY_MIN_LENGTH} are needed`);
   }
-  const distinct = new Set(key).size;
+  // Whitespace and control characters pad a key without making it harder
+  // to guess, so they do not count as distinct.
+  const visible = key.replace(/[\s\p{Cc}]/gu, '');
+  const distinct = new Set(visible).size;
   if (distinct < SECRET_KEY_MIN_DISTINCT) {
+    const which = visible.length < length ? ' other than whitespace' : '';
     problems.push(
-      `the key (length ${length}) has ${distinct} distinct characters; ` +
+      `the key (length ${length}) has ${distinct} distinct characters${which}; ` +
         `at least ${SECRET_KEY_MIN_DISTINCT} are needed`,
     );
+  } else {
+    const period = shortestPeriod(key);
+    if (2 * period <= length) {
+      problems.push(`the key (length ${length}) repeats a ${period}-character pattern`);
+    }
   }
   if (key.startsWith(INSECURE_PREFIX)) {
     problems.push(
@@ -157,6 +170,21 @@ export function assertSecretKey(env: Env = process.env): string {
     );
   }
   return key as string;
+}
+
+/**
+ * shortestPeriod returns the least p such that `text` is its first p
+ * characters repeated (the last copy perhaps cut short): `text.length`
+ * when it repeats nothing. Knuth-Morris-Pratt's failure function, linear.
+ */
+function shortestPeriod(text: string): number {
+  const border = new Uint32Array(text.length + 1);
+  for (let i = 1, k = 0; i < text.length; i++) {
+    while (k > 0 && text[i] !== text[k]) k = border[k]!;
+    if (text[i] === text[k]) k++;
+    border[i + 1] = k;
+  }
+  return text.length - border[text.length]!;
 }
 
 /**

@@ -42,7 +42,10 @@ check('accepts a strong key', () => {
 });
 
 check('accepts a key of exactly the thresholds', () => {
-  const key = 'abcde'.repeat(SECRET_KEY_MIN_LENGTH / 5);
+  // GOOD's first 50 hex digits, mapped onto five letters: no repetition.
+  const key = [...GOOD.slice(0, SECRET_KEY_MIN_LENGTH)]
+    .map((digit) => 'abcde'[Number.parseInt(digit, 16) % 5])
+    .join('');
   assert.is(key.length, SECRET_KEY_MIN_LENGTH);
   assert.is(new Set(key).size, SECRET_KEY_MIN_DISTINCT);
   assert.equal(checkSecretKey(key), []);
@@ -108,6 +111,34 @@ const PROBLEMS: Array<[why: string, key: unknown, expected: string[]]> = [
     'few distinct characters',
     'abab'.repeat(20),
     ['the key (length 80) has 2 distinct characters; at least 5 are needed'],
+  ],
+  // Padding adds length but nothing to guess.
+  [
+    'few distinct characters but spaces',
+    `${' '.repeat(46)}abcd`,
+    ['the key (length 50) has 4 distinct characters other than whitespace; at least 5 are needed'],
+  ],
+  [
+    'few distinct characters but control characters',
+    `abcd${'\0'.repeat(60)}`,
+    ['the key (length 64) has 4 distinct characters other than whitespace; at least 5 are needed'],
+  ],
+  // Long enough and varied enough, yet one short word over and over.
+  ['a word repeated', 'secret'.repeat(9), ['the key (length 54) repeats a 6-character pattern']],
+  [
+    'digits repeated, the last copy cut short',
+    '0123456789'.repeat(6).slice(0, 55),
+    ['the key (length 55) repeats a 10-character pattern'],
+  ],
+  [
+    'a key written twice',
+    GOOD.slice(0, 25).repeat(2),
+    ['the key (length 50) repeats a 25-character pattern'],
+  ],
+  [
+    'a placeholder sentence asking for a real key',
+    'please-replace-with-a-real-secret-key-in-production',
+    ['the key (length 51) is a known placeholder, not a secret'],
   ],
   [
     "Django's development prefix",
