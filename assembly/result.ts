@@ -20,7 +20,8 @@ import {
  * report records the last address parseClientAddress read, of `family`
  * after unmapping, from the text [start, end), as hop `hop`, and finds its
  * canonical text: the text itself when it already is canonical, the dotted
- * quad at its end when it is IPv4-mapped, or else the text written at TEXT.
+ * quad before its zone when it is IPv4-mapped, or else the text written at
+ * TEXT.
  */
 export function report(family: i32, start: usize, end: usize, hop: i32): void {
   store<u64>(RESULT_HI, addrHi);
@@ -35,11 +36,14 @@ export function report(family: i32, start: usize, end: usize, hop: i32): void {
   let isCanonical = true;
   if (family == 4 && wasMapped) {
     // A strict dotted quad is canonical, so the one a mapped address ends
-    // with is too; a mapped address spelt in hex ("::ffff:a00:1") is not.
-    textStart = end;
+    // with is too, its zone ("%eth0") cut off; a mapped address spelt in
+    // hex ("::ffff:a00:1") is not.
+    textEnd = start;
+    while (textEnd < end && load<u8>(textEnd) != 0x25) textEnd++;
+    textStart = textEnd;
     while (textStart > start && load<u8>(textStart - 1) != 0x3a) textStart--;
     let isDotted = false;
-    for (let p = textStart; p < end; p++) isDotted = isDotted || load<u8>(p) == 0x2e;
+    for (let p = textStart; p < textEnd; p++) isDotted = isDotted || load<u8>(p) == 0x2e;
     isCanonical = isDotted;
   } else if (family == 6) {
     isCanonical = isCanonicalIPv6(start, end, addrHi, addrLo);

@@ -17,6 +17,9 @@ const CANONICAL: ReadonlyArray<[string, string, string]> = [
   ['1:0:0:0:0:0:0:0', '1::', 'trailing run'],
   ['::1.2.3.4', '::102:304', 'IPv4-compatible is plain IPv6 hex'],
   ['fe80::1%eth0', 'fe80::1', 'zone dropped'],
+  ['::ffff:1.2.3.4%eth0', '1.2.3.4', 'mapped, zone dropped'],
+  ['::ffff:102:304%e.0', '1.2.3.4', 'mapped hex tail, a dot in the zone'],
+  ['::ffff:a00:5%a.b', '10.0.0.5', 'mapped hex tail, a dotted zone'],
 ];
 
 test('canonicalAddress writes RFC 5952 text and unwraps mapped IPv4', () => {

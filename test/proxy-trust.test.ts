@@ -56,6 +56,19 @@ const XFF_CASES: readonly Case[] = [
   ['10.0.0.1', ' , ,203.0.113.9 ,, ', { clientIp: '203.0.113.9', hop: 1 }, 'empty entries skipped'],
   ['10.0.0.1', '203.0.113.9:8080', { clientIp: '203.0.113.9' }, 'IPv4 with a port'],
   ['10.0.0.1', '[2001:db8::5]', { clientIp: '2001:db8::5' }, 'bracketed IPv6'],
+  // The client writes the leftmost hop: its zone must not reach clientIp.
+  [
+    '10.0.0.1',
+    '::ffff:a00:5%a.b, 10.0.0.2',
+    { clientIp: '10.0.0.5', hop: 2, reason: 'all-trusted' },
+    'mapped leftmost hop with a dotted zone',
+  ],
+  [
+    '10.0.0.1',
+    '::ffff:203.0.113.9%eth0',
+    { clientIp: '203.0.113.9', hop: 1, reason: 'forwarded' },
+    'mapped client with a zone',
+  ],
   [
     '10.0.0.1',
     '[2001:DB8:0::5]:443',
