@@ -74,18 +74,19 @@ export class Matcher {
       }
       return this.#lookup(SCRATCH_AT, length);
     }
-    return this.#lookup(SCRATCH_AT, this.encode(addr));
+    const written = this.encode(addr);
+    return written < 0 ? -1 : this.#lookup(SCRATCH_AT, written);
   }
 
   /**
    * encode writes `text` at SCRATCH as UTF-8 and returns its length in
    * bytes. Anything beyond ASCII becomes bytes above 0x7f, which no parser
-   * accepts; text that does not fit returns SCRATCH_SIZE, which no address
-   * fills either.
+   * accepts. Text that does not fit returns -1: it is no address, and what
+   * it left in SCRATCH must not be read with bytes of an earlier call.
    */
   encode(text: string): number {
     const { read, written } = encoder.encodeInto(text, this.scratch);
-    return read === text.length ? written : SCRATCH_LIMIT;
+    return read === text.length ? written : -1;
   }
 
   /**
@@ -111,7 +112,8 @@ export class Matcher {
       writeAscii(this.bytes, SCRATCH_AT, addr);
       return this.core.parse(SCRATCH_AT, length);
     }
-    return this.core.parse(SCRATCH_AT, this.encode(addr));
+    const written = this.encode(addr);
+    return written < 0 ? 0 : this.core.parse(SCRATCH_AT, written);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IpMap, IpSet } from '../src/index.js';
+import { canonicalAddress, IpMap, IpSet } from '../src/index.js';
+import { SCRATCH_SIZE } from '../src/layout.js';
 
 // [address, why it is or is not an address]
 const ADDRESSES: ReadonlyArray<[string, string]> = [
@@ -81,6 +82,20 @@ parse('rejects ambiguous, malformed and non-string input without throwing', () =
       set.has(addr),
       `Expected ${String(addr).slice(0, 40)} not to be an address: ${why}`,
     );
+  }
+});
+
+parse('never reads what an earlier call left past text too long to copy in', () => {
+  // The first fills the input area exactly; the second is as long in
+  // characters but longer in bytes, so its copy stops short of its end.
+  const set = IpSet.from(['fe80::1']);
+  const zone = 'a'.repeat(SCRATCH_SIZE - 'fe80::1%'.length);
+  assert.ok(set.has(`fe80::1%${zone}`));
+  for (const tail of ['\u20ac', '\u{1f600}', '\ud800']) {
+    const long = `fe80::1%${zone.slice(tail.length + 1)}${tail}`;
+    assert.is(long.length, SCRATCH_SIZE - 1);
+    assert.not.ok(set.has(long));
+    assert.is(canonicalAddress(long), null);
   }
 });
 
