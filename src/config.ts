@@ -102,7 +102,7 @@ export function buildRuleSet(label: string, rules: readonly string[]): IpSet {
   } catch (error) {
     if (!(error instanceof RuleError)) throw error;
     // RuleError keeps only the first QUOTE_LIMIT characters of the rule.
-    const entry = rules.find((rule) => rule.startsWith(error.rule)) ?? error.rule;
+    const entry = rules[error.index] ?? error.rule;
     throw invalid('ERR_INVALID_RULE', `${label} entry ${quote(entry)}: ${error.reason}`);
   }
 }

@@ -43,18 +43,21 @@ export function invalid(
 
 /**
  * RuleError is thrown for a rule that does not parse. Besides the message, it
- * keeps the rule (cut to QUOTE_LIMIT characters) and the bare reason, so that
- * a caller such as `configFromEnv` can restate it in its own terms.
+ * keeps the rule (cut to QUOTE_LIMIT characters), its index in the list it
+ * came in and the bare reason, so that a caller such as `configFromEnv` can
+ * restate it in its own terms.
  */
 export class RuleError extends TypeError {
   readonly code = 'ERR_INVALID_RULE' as const;
   readonly rule: string;
+  readonly index: number;
   readonly reason: string;
 
-  constructor(where: string, rule: string, reason: string) {
+  constructor(where: string, rule: string, index: number, reason: string) {
     super(`${where}(${quote(rule)}): ${reason}`);
     this.name = 'TypeError';
     this.rule = rule.slice(0, QUOTE_LIMIT);
+    this.index = index;
     this.reason = reason;
   }
 }

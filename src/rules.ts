@@ -22,10 +22,10 @@ export function compileRules(where: string, rules: readonly unknown[]): Matcher 
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     if (typeof rule !== 'string') {
-      throw new RuleError(where, String(rule), `a rule must be a string, not ${typeName(rule)}`);
+      throw new RuleError(where, String(rule), i, `a rule must be a string, not ${typeName(rule)}`);
     }
     if (rule.length > SCRATCH_SIZE) {
-      throw new RuleError(where, rule, `rule is ${rule.length} characters long`);
+      throw new RuleError(where, rule, i, `rule is ${rule.length} characters long`);
     }
     // Growing memory detaches the old buffer, which leaves the view empty.
     if (scratch.length === 0)
@@ -33,11 +33,13 @@ export function compileRules(where: string, rules: readonly unknown[]): Matcher 
     // encodeInto, unlike a charCodeAt loop, reads a string built by
     // concatenation without walking its pieces per character; anything
     // beyond ASCII becomes bytes above 0x7f, which no parser accepts.
+    // A rule that fits in characters but not in bytes is not ASCII, and
+    // the core must not read it together with an earlier rule's bytes.
     const { read, written } = encoder.encodeInto(rule, scratch);
-    const length = read === rule.length ? written : SCRATCH_SIZE;
-    const status = builder.addRule(SCRATCH, length, i + 1);
+    if (read !== rule.length) throw new RuleError(where, rule, i, 'not an IPv4 or IPv6 address');
+    const status = builder.addRule(SCRATCH, written, i + 1);
     if (status === Status.ERR_NO_MEMORY) throw outOfMemory(where);
-    if (status !== Status.OK) throw new RuleError(where, rule, explainRule(rule, status));
+    if (status !== Status.OK) throw new RuleError(where, rule, i, explainRule(rule, status));
   }
   if (builder.build() !== Status.OK) throw outOfMemory(where);
 

@@ -324,6 +324,19 @@ const BAD_RULES: Array<[why: string, variable: string, value: string, message: s
     '[2001:db8::1]',
     'TRUSTED_PROXIES entry "[2001:db8::1]": brackets are not part of an address',
   ],
+  // The bad entry is quoted, not a good one before it that starts alike.
+  [
+    'a bad entry that starts a good one',
+    'ALLOWED_IP_BLOCKS',
+    '1.2.3.4,1.2.3',
+    'ALLOWED_IP_BLOCKS entry "1.2.3": IPv4 address needs 4 decimal fields, not 3',
+  ],
+  [
+    'a bad prefix after a good one',
+    'TRUSTED_PROXIES',
+    '10.0.0.0/8,10.0.0.0/',
+    'TRUSTED_PROXIES entry "10.0.0.0/": prefix length is missing after "/"',
+  ],
 ];
 
 for (const [why, variable, value, message] of BAD_RULES) {

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalAddress, IpMap, IpSet } from '../src/index.js';
 import { SCRATCH_SIZE } from '../src/layout.js';
+import { raises } from './support/assert.js';
 
 // [address, why it is or is not an address]
 const ADDRESSES: ReadonlyArray<[string, string]> = [
@@ -218,8 +219,16 @@ rules('throws ERR_INVALID_RULE quoting the rule and saying what is wrong', () =>
       assert.is(e.code, 'ERR_INVALID_RULE', why);
       assert.is(e.message, `IpSet.from(${JSON.stringify(rule)}): ${reason}`, why);
       assert.is(e.reason, reason);
+      assert.is((e as { index?: number }).index, 1, why);
     }
   }
+});
+
+rules('refuses a rule that fits in characters but not in bytes', () => {
+  const long = `10.0.0.0/${'\u0664'.repeat(SCRATCH_SIZE - 9)}`;
+  const refused = raises(() => IpSet.from(['10.0.0.0/8', long]));
+  assert.is(refused.code, 'ERR_INVALID_RULE');
+  assert.ok(refused.message.endsWith(': not an IPv4 or IPv6 address'), refused.message);
 });
 
 rules('caps the quoted rule at 128 characters', () => {
