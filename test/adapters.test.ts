@@ -972,6 +972,56 @@ fastifyOnly('covers routes of every plugin and unknown routes', async () => {
   }
 });
 
+fastifyOnly('judges the rewritten path too when rewriteUrl changes it', async () => {
+  // The client asks for the exempt /static/...; Fastify routes it to /admin.
+  const server = fastify({ rewriteUrl: (req) => (req.url ?? '/').replace(/^\/static\/v\d+/, '') });
+  let hits = 0;
+  server.get('/admin', async () => {
+    hits++;
+    return 'admin';
+  });
+  server.get('/static/app.js', async () => 'asset');
+  server.register(plugin, { gate: createGate({ allow: ELSEWHERE }) });
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = server.server.address() as { port: number };
+  try {
+    assertDenied(await send({ host: '127.0.0.1', port, path: '/static/v1/admin' }));
+    assert.is(hits, 0);
+    const asset = await send({ host: '127.0.0.1', port, path: '/static/app.js' });
+    assert.equal([asset.status, asset.body], [200, 'asset']);
+  } finally {
+    await server.close();
+  }
+});
+
+fastifyOnly('runs before the onRequest hooks of plugins registered after it', async () => {
+  // Fastify runs hooks in the order they were added, so ipgate goes first.
+  const server = fastify();
+  let hits = 0;
+  server.register(plugin, { gate: createGate({ allow: ELSEWHERE }) });
+  server.addHook('onRequest', async (_request, reply) => {
+    hits++;
+    return reply.send('from a root hook');
+  });
+  server.register(async (child) => {
+    child.addHook('onRequest', async (_request, reply) => {
+      hits++;
+      return reply.send('from a child hook');
+    });
+    child.get('/child', async () => 'child');
+  });
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = server.server.address() as { port: number };
+  try {
+    for (const path of ['/child', '/nowhere']) {
+      assertDenied(await send({ host: '127.0.0.1', port, path }));
+    }
+    assert.is(hits, 0);
+  } finally {
+    await server.close();
+  }
+});
+
 fastifyOnly('guards @fastify/websocket routes in the same hook', async () => {
   // @fastify/websocket sends each upgrade through the instance's router, so
   // the onRequest hook sees it before any handshake.
@@ -1084,6 +1134,16 @@ fastifyOnly('lets onDenied answer, or only look', async () => {
     async () => {},
     async (port, counts) => {
       assertDenied(await send({ host: '127.0.0.1', port }));
+      assert.is(counts.hits, 0);
+    },
+  );
+  // reply.header returns the reply, which has a then method of its own.
+  await fastifyWith(
+    (_request, reply, verdict) => reply.header('x-denied', verdict.reason),
+    async (port, counts) => {
+      const reply = await send({ host: '127.0.0.1', port });
+      assertDenied(reply);
+      assert.is(reply.headers['x-denied'], 'not-allowed');
       assert.is(counts.hits, 0);
     },
   );

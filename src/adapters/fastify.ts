@@ -38,6 +38,9 @@ declare module 'fastify' {
  * DeniedHandler is called for a denied request instead of the default
  * answer. If it returns (or its promise resolves) without having sent a
  * reply, the default 403 is sent, so a hook that only logs is enough.
+ * Returning the reply itself counts as returning. A promise that resolves
+ * to the reply, as an async function's `return reply` does, waits for the
+ * reply to be sent, as in Fastify's own hooks.
  */
 export type DeniedHandler = (
   request: FastifyRequest,
@@ -58,9 +61,11 @@ export interface PluginOptions {
  * the instance it is registered on, including those that match no route.
  * It does not create an encapsulated context (as `fastify-plugin` would
  * arrange), so registered at the root it covers every route, also those of
- * plugins registered before or after it. `onRequest` runs before body parsing,
- * validation and handlers, so a denied request reaches none of them: it gets
- * a 403 or whatever `onDenied` sends. Every request carries its verdict as
+ * plugins registered before or after it. Register it before anything that
+ * adds `onRequest` hooks: Fastify runs them in the order they were added,
+ * so earlier ones see, and may answer, denied requests. `onRequest` runs
+ * before body parsing, validation and handlers, so a denied request reaches
+ * none of them: it gets a 403 or whatever `onDenied` sends. Every request carries its verdict as
  * `request.ipgate`; an allowed one goes through `gate.secure`, which may
  * answer with a redirect to HTTPS instead.
  *
@@ -144,7 +149,9 @@ function deny(
     done(asError(error));
     return;
   }
-  if (!isThenable(result)) {
+  // A reply is thenable, settling only once it has been sent: returned
+  // unsent (`reply.header(...)` returns it), it would hold the request open.
+  if (!isThenable(result) || result === reply) {
     finish();
     return;
   }

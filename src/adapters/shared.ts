@@ -36,18 +36,24 @@ export const DENIED_JSON = '{"error":"forbidden"}';
 /**
  * checkNodeRequest asks `gate` about a Node request. Never throws.
  *
- * NOTE: the path is `req.originalUrl` where there is one. Express and
- * Connect cut the mount path off `req.url` inside a mounted middleware, so
- * that under `app.use('/admin', ...)` a request for `/admin/capture` would
- * otherwise look like the exempt `/capture`.
+ * NOTE: where the request has an `originalUrl` besides its `url`, it is
+ * exempt only when both paths are. Express and Connect cut the mount path
+ * off `req.url` inside a mounted middleware, so that under
+ * `app.use('/admin', ...)` a request for `/admin/capture` would look like
+ * the exempt `/capture`; Fastify's `rewriteUrl` keeps the client's path as
+ * `originalUrl` and routes by the rewritten `url`, so that a rewrite of
+ * `/static/v1/admin` to `/admin` would pass as the exempt `static`.
  */
 export function checkNodeRequest(gate: Gate, req: NodeRequest): Verdict {
   const original = (req as { originalUrl?: unknown }).originalUrl;
-  return gate.check({
-    remoteAddress: peerOf(req),
-    headers: req.headers,
-    url: typeof original === 'string' ? original : req.url,
-  });
+  const remoteAddress = peerOf(req);
+  const headers = req.headers;
+  const url = req.url;
+  if (typeof original !== 'string' || original === url) {
+    return gate.check({ remoteAddress, headers, url });
+  }
+  const verdict = gate.check({ remoteAddress, headers, url: original });
+  return verdict.reason === 'exempt' ? gate.check({ remoteAddress, headers, url }) : verdict;
 }
 
 // The peer of each connection, read once and kept on the socket under a
