@@ -151,7 +151,7 @@ function deny(
   }
   // A reply is thenable, settling only once it has been sent: returned
   // unsent (`reply.header(...)` returns it), it would hold the request open.
-  if (!isThenable(result) || result === reply) {
+  if (result === reply || !isThenable(result)) {
     finish();
     return;
   }
