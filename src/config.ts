@@ -4,6 +4,7 @@
  * list entry is checked at start-up, so that a typo stops the server instead
  * of opening it.
  */
+import { type InspectOptions, inspect } from 'node:util';
 import { type Env, modeFromEnv, readBoolean, readList } from './env.js';
 import { invalid, quote, RuleError } from './errors.js';
 import { IpSet } from './ipset.js';
@@ -56,7 +57,9 @@ export interface GateConfig {
  *   `TRUSTED_PROXIES` entry that `IpSet` rejects, naming the variable and the
  *   entry, e.g. `ALLOWED_IP_BLOCKS entry "10.0.0.0/33": prefix length 33
  *   exceeds 32`.
- * No message ever contains `SECRET_KEY` or its fallbacks.
+ * No message ever contains `SECRET_KEY` or its fallbacks, and neither does
+ * the object as `JSON.stringify` or `util.inspect` (so `console.log`) show
+ * it; its fields hold them as they are.
  */
 export function configFromEnv(env: Env = process.env): GateConfig {
   const mode = modeFromEnv(env);
@@ -80,7 +83,33 @@ export function configFromEnv(env: Env = process.env): GateConfig {
     warnings: [],
   };
   config.warnings = [...proxyWarnings(config), ...wholeFamilyWarnings(allow.set)];
+  return hideSecrets(config);
+}
+
+/**
+ * hideSecrets gives `config` a `toJSON` and a `util.inspect` view that
+ * show the secret keys by their lengths only, so that logging the
+ * configuration does not log the key. Both are non-enumerable: the object
+ * keeps its fields, and a spread copy is plain again.
+ */
+function hideSecrets(config: GateConfig): GateConfig {
+  const shown = (): Record<string, unknown> => ({
+    ...config,
+    secretKey: config.secretKey === undefined ? undefined : hidden(config.secretKey),
+    secretKeyFallbacks: config.secretKeyFallbacks.map(hidden),
+  });
+  Object.defineProperties(config, {
+    toJSON: { value: shown },
+    [inspect.custom]: {
+      value: (_depth: number, options: InspectOptions) => inspect(shown(), options),
+    },
+  });
   return config;
+}
+
+/** hidden stands for a secret key in a logged configuration. */
+function hidden(key: string): string {
+  return `[hidden, length ${key.length}]`;
 }
 
 /**

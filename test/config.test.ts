@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildRuleSet, configFromEnv, type GateConfig } from '../src/config.js';
@@ -262,6 +263,27 @@ secrets('never puts the key in a message', () => {
   assert.not.ok(error.message.includes(key));
   const config = configFromEnv({ SECRET_KEY: key, TRUST_ALL_PROXIES: '1' });
   for (const warning of config.warnings) assert.not.ok(warning.includes(key));
+});
+
+secrets('shows the keys by length only when logged or serialised', () => {
+  const key = 'super-secret-key-value-that-must-not-leak';
+  const old = 'an-older-secret-key-still-in-the-fallbacks';
+  const config = configFromEnv({ SECRET_KEY: key, SECRET_KEY_FALLBACKS: old });
+  for (const shown of [
+    inspect(config),
+    inspect({ config }, { depth: 5 }),
+    JSON.stringify(config),
+  ]) {
+    assert.not.ok(shown.includes(key), shown);
+    assert.not.ok(shown.includes(old), shown);
+    assert.ok(shown.includes(`[hidden, length ${key.length}]`), shown);
+  }
+  assert.equal(JSON.parse(JSON.stringify(config)).allow, []);
+  // The fields themselves, and the keys a program iterates, are unchanged.
+  assert.is(config.secretKey, key);
+  assert.equal(config.secretKeyFallbacks, [old]);
+  assert.equal(Object.keys(config), Object.keys({ ...config }));
+  assert.not.ok(Object.keys(config).includes('toJSON'));
 });
 
 const rules = suite('configFromEnv rule errors');
