@@ -2,7 +2,7 @@
  * IpSet and IpMap: rules compiled once into a trie in WebAssembly memory,
  * then queried with one call per address.
  */
-import { invalid } from './errors.js';
+import { invalid, isList } from './errors.js';
 import type { Matcher } from './matcher.js';
 import { compileRules } from './rules.js';
 
@@ -13,10 +13,10 @@ function toList(where: string, items: unknown): unknown[] {
       `${where}: expected an iterable of rules, not a string; split it first`,
     );
   }
-  if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+  if (!isList(items)) {
     throw invalid('ERR_INVALID_RULE', `${where}: expected an iterable of rules`);
   }
-  return [...(items as Iterable<unknown>)];
+  return [...items];
 }
 
 // The matcher behind each set, for ProxyTrust to walk with; not public.
