@@ -22,9 +22,22 @@ import {
   walkOf,
   walkRequest,
 } from './proxy-trust.js';
+import { Recent } from './recent.js';
 import { combineSets } from './rules.js';
 
 const VALUE_WORD = RESULT_VALUE >> 2;
+
+const freeze: <T>(verdict: T) => Readonly<T> = Object.freeze;
+
+// The verdicts for a forwarding header that no proxy setting lets the gate
+// read: the client stays unknown.
+const UNRESTRICTED_UNKNOWN: Verdict = freeze({
+  allowed: true,
+  clientIp: null,
+  reason: 'unrestricted',
+});
+const EXEMPT_UNKNOWN: Verdict = freeze({ allowed: true, clientIp: null, reason: 'exempt' });
+const REFUSED: Verdict = freeze({ allowed: false, clientIp: null, reason: 'untrusted-forwarding' });
 
 /**
  * GateOptions configures a gate. `configFromEnv()` returns a valid value;
@@ -82,15 +95,18 @@ export type VerdictReason =
   | 'allowed'
   | 'not-allowed';
 
-/** Verdict is the gate's answer for one request. */
+/**
+ * Verdict is the gate's answer for one request. The gate's verdicts are
+ * frozen, and a client's repeated requests may get the same object.
+ */
 export interface Verdict {
   /** allowed reports whether the request may reach the application. */
-  allowed: boolean;
+  readonly allowed: boolean;
   /** clientIp is the client's canonical address, or null when unknown. */
-  clientIp: string | null;
-  reason: VerdictReason;
+  readonly clientIp: string | null;
+  readonly reason: VerdictReason;
   /** rule is the allowlist rule (as written) that let the client in. */
-  rule?: string;
+  readonly rule?: string;
 }
 
 /** GateRequest is what `check` reads from a request; Node's fields fit. */
@@ -122,6 +138,19 @@ interface Snapshot {
   readonly isForwardingRefused: boolean;
   readonly exempt: ExemptPaths;
   readonly cookies: CookiePolicy | null;
+  /**
+   * recent holds what `judge` found for recent clients: walking the same
+   * peer and header again would find the same.
+   */
+  readonly recent: Recent<Known>;
+}
+
+/** Known is what the gate found for one peer and forwarding header. */
+interface Known {
+  /** verdict is the answer on a path that is not exempt. */
+  readonly verdict: Verdict;
+  /** exempt is the answer on an exempt path, made when first needed. */
+  exempt: Verdict | undefined;
 }
 
 const OPTION_NAMES = new Set([
@@ -169,32 +198,22 @@ export class Gate {
    */
   check(request: GateRequest): Verdict {
     const snapshot = this.#snapshot;
-    const remoteAddress = request?.remoteAddress;
     const headers = request?.headers ?? {};
+    const url = request?.url;
 
     // The forwarding header of an untrusted proxy names nobody we can judge.
-    const isRefused = snapshot.isForwardingRefused && hasForwarding(headers);
-    let clientIp: string | null = null;
-    let index = 0;
-    if (!isRefused) {
-      // One call walks to the client and looks it up in the allowlist.
-      const { matcher, walk } = snapshot;
-      const peer = peerText(remoteAddress);
-      const header = forwardingText(walk, headers);
-      if (hasAddress(walkRequest(matcher, walk, peer, header))) {
-        clientIp = matcher.walked(peer, header);
-        index = matcher.words[VALUE_WORD]!;
-      }
+    if (snapshot.isForwardingRefused && hasForwarding(headers)) {
+      if (snapshot.allowRules === null) return UNRESTRICTED_UNKNOWN;
+      return snapshot.exempt.has(url) ? EXEMPT_UNKNOWN : REFUSED;
     }
 
-    const allowRules = snapshot.allowRules;
-    if (allowRules === null) return { allowed: true, clientIp, reason: 'unrestricted' };
-    if (snapshot.exempt.has(request?.url)) return { allowed: true, clientIp, reason: 'exempt' };
-    if (isRefused) return { allowed: false, clientIp, reason: 'untrusted-forwarding' };
-    if (clientIp === null) return { allowed: false, clientIp, reason: 'no-client-address' };
-    const rule = index > 0 ? allowRules[index - 1] : undefined;
-    if (rule === undefined) return { allowed: false, clientIp, reason: 'not-allowed' };
-    return { allowed: true, clientIp, reason: 'allowed', rule };
+    const peer = peerText(request?.remoteAddress);
+    const header = forwardingText(snapshot.walk, headers);
+    const known = snapshot.recent.get(peer, header) ?? judge(snapshot, peer, header);
+    const { verdict } = known;
+    if (verdict.reason === 'unrestricted' || !snapshot.exempt.has(url)) return verdict;
+    known.exempt ??= freeze({ allowed: true, clientIp: verdict.clientIp, reason: 'exempt' });
+    return known.exempt;
   }
 
   /**
@@ -264,7 +283,33 @@ function compile(options: GateOptions): Snapshot {
     isForwardingRefused: isTrusting && !trust.isConfigured,
     exempt: new ExemptPaths(exemptPaths),
     cookies: cookiePolicy(options, trust),
+    recent: new Recent(),
   };
+}
+
+/**
+ * judge walks `peer` and `header` to the client, looks the client up in the
+ * allowlist and remembers the verdict in `snapshot.recent`.
+ */
+function judge(snapshot: Snapshot, peer: string, header: string): Known {
+  const { matcher, walk, allowRules } = snapshot;
+  let clientIp: string | null = null;
+  let index = 0;
+  // One call walks to the client and looks it up in the allowlist.
+  if (hasAddress(walkRequest(matcher, walk, peer, header))) {
+    clientIp = matcher.walked(peer, header);
+    index = matcher.words[VALUE_WORD]!;
+  }
+
+  let verdict: Verdict;
+  const rule = allowRules !== null && index > 0 ? allowRules[index - 1] : undefined;
+  if (allowRules === null) verdict = { allowed: true, clientIp, reason: 'unrestricted' };
+  else if (clientIp === null) verdict = { allowed: false, clientIp, reason: 'no-client-address' };
+  else if (rule === undefined) verdict = { allowed: false, clientIp, reason: 'not-allowed' };
+  else verdict = { allowed: true, clientIp, reason: 'allowed', rule };
+  const known: Known = { verdict: freeze(verdict), exempt: undefined };
+  snapshot.recent.remember(peer, header, known);
+  return known;
 }
 
 /** trustOptions are the ProxyTrust options for a gate behind a proxy. */

@@ -357,6 +357,42 @@ check('keeps its own copy of the options', () => {
   assert.is(gate.check(req('203.0.113.1')).reason, 'not-allowed');
 });
 
+check('hands out frozen verdicts, which no request can change for the next', () => {
+  const gate = createGate(BEHIND_TRUSTED);
+  const forwarded = { 'x-forwarded-for': '192.0.2.5' };
+  const requests = [
+    req('127.0.0.1', forwarded),
+    req('127.0.0.1', forwarded, '/capture'),
+    req('203.0.113.1'),
+    req('not an address'),
+    req('127.0.0.1', forwarded, '/admin'),
+  ];
+  for (const request of requests) {
+    const verdict = gate.check(request);
+    assert.ok(Object.isFrozen(verdict), JSON.stringify(verdict));
+    const before = JSON.stringify(verdict);
+    assert.throws(() => {
+      (verdict as { allowed: boolean }).allowed = !verdict.allowed;
+    }, TypeError);
+    assert.is(JSON.stringify(gate.check(request)), before);
+  }
+  const refused = createGate(BEHIND_UNTRUSTED);
+  assert.ok(Object.isFrozen(refused.check(req('127.0.0.1', forwarded))));
+  assert.ok(Object.isFrozen(createGate().check(req('127.0.0.1'))));
+});
+
+check('tells a peer from a header with the same text', () => {
+  // The same text as a peer alone and as the header from that peer: a
+  // Forwarded header must be "for=...", so as a header it is malformed.
+  const gate = createGate({ ...FORWARDED, allow: ['127.0.0.0/8'] });
+  const bare = req('127.0.0.1');
+  const forwarded = req('127.0.0.1', { forwarded: '127.0.0.1' });
+  for (let round = 0; round < 2; round++) {
+    assert.equal(gate.check(bare), yes('127.0.0.1', '127.0.0.0/8'));
+    assert.equal(gate.check(forwarded), NO_ADDRESS);
+  }
+});
+
 check('with no options lets everything through', () => {
   assert.is(createGate().check(req('203.0.113.1')).reason, 'unrestricted');
   assert.instance(createGate(), Gate);
@@ -563,8 +599,10 @@ options('quotes a long bad value only up to the cap', () => {
 const update = suite('Gate.update');
 
 update('swaps in the new configuration for the next check', () => {
+  // Both clients were seen before: nothing remembered outlives an update.
   const gate = createGate({ allow: ['192.0.2.0/24'] });
   assert.is(gate.check(req('203.0.113.1')).allowed, false);
+  assert.is(gate.check(req('192.0.2.1')).allowed, true);
   gate.update({ allow: ['203.0.113.0/24'] });
   assert.equal(gate.check(req('203.0.113.1')), yes('203.0.113.1', '203.0.113.0/24'));
   assert.is(gate.check(req('192.0.2.1')).allowed, false);
@@ -671,11 +709,23 @@ function twinVerdict(
   isBehind: boolean,
   request: GateRequest,
 ): Verdict {
-  if (isBehind && !trust.isConfigured) return UNTRUSTED;
-  const { clientIp } = trust.resolve(request.remoteAddress, request.headers ?? {});
+  const headers = request.headers ?? {};
+  const isForwarded = headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined;
+  if (isBehind && !trust.isConfigured && isForwarded) return UNTRUSTED;
+  const { clientIp } = trust.resolve(request.remoteAddress, headers);
   if (clientIp === null) return NO_ADDRESS;
   const winner = allow.lookup(clientIp);
   return winner === undefined ? no(clientIp) : yes(clientIp, winner.rule);
+}
+
+/** drawTrusted draws trusted proxy rules, and their prefixes for drawing hops. */
+function drawTrusted(rng: Rng) {
+  const trustedRules = randomTrustedRules(rng);
+  const trusted = trustedRules.flatMap((rule) => {
+    const parsed = parseRule(rule);
+    return parsed.ok ? parsed.prefixes : [];
+  });
+  return { trustedRules, trusted };
 }
 
 twin('decides random requests as the reference walk and matcher do', () => {
@@ -683,11 +733,7 @@ twin('decides random requests as the reference walk and matcher do', () => {
   const rng = new Rng(seed);
   const failures: string[] = [];
   for (let config = 0; config < 300 && failures.length < 5; config++) {
-    const trustedRules = randomTrustedRules(rng);
-    const trusted = trustedRules.flatMap((rule) => {
-      const parsed = parseRule(rule);
-      return parsed.ok ? parsed.prefixes : [];
-    });
+    const { trustedRules, trusted } = drawTrusted(rng);
     const allowRules = Array.from({ length: rng.between(1, rng.chance(0.3) ? 60 : 8) }, () =>
       randomRule(rng),
     );
@@ -713,6 +759,56 @@ twin('decides random requests as the reference walk and matcher do', () => {
       const want = twinVerdict(trust, allow, isBehind, request);
       if (JSON.stringify(got) !== JSON.stringify(want)) {
         failures.push(`${JSON.stringify({ allowRules, trustedRules, all, isBehind, request })}:
+          ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
+      }
+    }
+  }
+  assert.equal(failures, [], `seed ${seed}`);
+});
+
+twin('answers repeated requests as it answered them the first time', () => {
+  // A pool of requests, some sharing a header with another's peer or a peer
+  // with another's header, drawn again and again on exempt and other paths:
+  // what the gate remembers must never answer for a different request.
+  // Pools larger than its memory make it forget and work some out again.
+  const seed = seedFromEnv(0x5eed0013);
+  const rng = new Rng(seed);
+  const failures: string[] = [];
+  for (let config = 0; config < 40 && failures.length < 5; config++) {
+    const { trustedRules, trusted } = drawTrusted(rng);
+    const allowRules = Array.from({ length: rng.between(1, 8) }, () => randomRule(rng));
+    const isBehind = rng.chance(0.85);
+    const options = { allow: allowRules, behindProxy: isBehind, trustedProxies: trustedRules };
+    const gate = createGate(options);
+    const trust = new ReferenceTrust(isBehind ? { trusted: trustedRules } : {});
+    const allow = new ReferenceMap(allowRules.map((rule) => [rule, true] as const));
+
+    type Pair = { peer: string | undefined; headers: Record<string, string | string[]> };
+    const pool: Pair[] = [];
+    const poolSize = rng.chance(0.3) ? rng.between(1_100, 1_600) : rng.between(1, 40);
+    while (pool.length < poolSize) {
+      const other = pool.length > 0 ? rng.pick(pool) : undefined;
+      const roll = rng.int(10);
+      const peer = other !== undefined && roll < 2 ? other.peer : randomPeer(rng, trusted);
+      const headers =
+        other !== undefined && roll >= 2 && roll < 4
+          ? other.headers
+          : roll === 4
+            ? {}
+            : { 'x-forwarded-for': writeHeader(rng, randomHops(rng, trusted), 'x-forwarded-for') };
+      pool.push({ peer, headers });
+    }
+
+    for (let i = 0; i < 3_000 && failures.length < 5; i++) {
+      const { peer, headers } = rng.pick(pool);
+      const request = req(peer, headers, rng.pick(['/admin', '/capture/', '/e?x=1']));
+      const got = gate.check(request);
+      let want = twinVerdict(trust, allow, isBehind, request);
+      if (request.url !== '/admin') {
+        want = { allowed: true, clientIp: want.clientIp, reason: 'exempt' };
+      }
+      if (JSON.stringify(got) !== JSON.stringify(want) || !Object.isFrozen(got)) {
+        failures.push(`${JSON.stringify({ options, request })}:
           ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
       }
     }
