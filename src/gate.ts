@@ -22,22 +22,10 @@ import {
   walkOf,
   walkRequest,
 } from './proxy-trust.js';
-import { Recent } from './recent.js';
+import { type Keyed, Recent } from './recent.js';
 import { combineSets } from './rules.js';
 
 const VALUE_WORD = RESULT_VALUE >> 2;
-
-const freeze: <T>(verdict: T) => Readonly<T> = Object.freeze;
-
-// The verdicts for a forwarding header that no proxy setting lets the gate
-// read: the client stays unknown.
-const UNRESTRICTED_UNKNOWN: Verdict = freeze({
-  allowed: true,
-  clientIp: null,
-  reason: 'unrestricted',
-});
-const EXEMPT_UNKNOWN: Verdict = freeze({ allowed: true, clientIp: null, reason: 'exempt' });
-const REFUSED: Verdict = freeze({ allowed: false, clientIp: null, reason: 'untrusted-forwarding' });
 
 /**
  * GateOptions configures a gate. `configFromEnv()` returns a valid value;
@@ -95,18 +83,15 @@ export type VerdictReason =
   | 'allowed'
   | 'not-allowed';
 
-/**
- * Verdict is the gate's answer for one request. The gate's verdicts are
- * frozen, and a client's repeated requests may get the same object.
- */
+/** Verdict is the gate's answer for one request, an object of its own. */
 export interface Verdict {
   /** allowed reports whether the request may reach the application. */
-  readonly allowed: boolean;
+  allowed: boolean;
   /** clientIp is the client's canonical address, or null when unknown. */
-  readonly clientIp: string | null;
-  readonly reason: VerdictReason;
+  clientIp: string | null;
+  reason: VerdictReason;
   /** rule is the allowlist rule (as written) that let the client in. */
-  readonly rule?: string;
+  rule?: string;
 }
 
 /** GateRequest is what `check` reads from a request; Node's fields fit. */
@@ -145,12 +130,16 @@ interface Snapshot {
   readonly recent: Recent<Known>;
 }
 
-/** Known is what the gate found for one peer and forwarding header. */
-interface Known {
-  /** verdict is the answer on a path that is not exempt. */
-  readonly verdict: Verdict;
-  /** exempt is the answer on an exempt path, made when first needed. */
-  exempt: Verdict | undefined;
+/**
+ * Known is what the gate found for one peer and forwarding header: the
+ * verdict on a path that is not exempt. It stays inside the gate; each
+ * request gets a verdict of its own made from it, so that what one
+ * request's handler does to its verdict cannot reach another's.
+ */
+interface Known extends Keyed {
+  readonly clientIp: string | null;
+  readonly reason: 'unrestricted' | 'no-client-address' | 'allowed' | 'not-allowed';
+  readonly rule: string | undefined;
 }
 
 const OPTION_NAMES = new Set([
@@ -202,18 +191,16 @@ export class Gate {
     const url = request?.url;
 
     // The forwarding header of an untrusted proxy names nobody we can judge.
-    if (snapshot.isForwardingRefused && hasForwarding(headers)) {
-      if (snapshot.allowRules === null) return UNRESTRICTED_UNKNOWN;
-      return snapshot.exempt.has(url) ? EXEMPT_UNKNOWN : REFUSED;
-    }
+    if (snapshot.isForwardingRefused && hasForwarding(headers)) return refused(snapshot, url);
 
     const peer = peerText(request?.remoteAddress);
     const header = forwardingText(snapshot.walk, headers);
-    const known = snapshot.recent.get(peer, header) ?? judge(snapshot, peer, header);
-    const { verdict } = known;
-    if (verdict.reason === 'unrestricted' || !snapshot.exempt.has(url)) return verdict;
-    known.exempt ??= freeze({ allowed: true, clientIp: verdict.clientIp, reason: 'exempt' });
-    return known.exempt;
+    const { clientIp, reason, rule } =
+      snapshot.recent.get(peer, header) ?? judge(snapshot, peer, header);
+    if (reason === 'unrestricted') return { allowed: true, clientIp, reason };
+    if (snapshot.exempt.has(url)) return { allowed: true, clientIp, reason: 'exempt' };
+    if (reason === 'allowed') return { allowed: true, clientIp, reason, rule };
+    return { allowed: false, clientIp, reason };
   }
 
   /**
@@ -287,9 +274,17 @@ function compile(options: GateOptions): Snapshot {
   };
 }
 
+/** refused is the verdict for a forwarding header no setting lets the gate read. */
+function refused(snapshot: Snapshot, url: string | undefined): Verdict {
+  const clientIp = null;
+  if (snapshot.allowRules === null) return { allowed: true, clientIp, reason: 'unrestricted' };
+  if (snapshot.exempt.has(url)) return { allowed: true, clientIp, reason: 'exempt' };
+  return { allowed: false, clientIp, reason: 'untrusted-forwarding' };
+}
+
 /**
  * judge walks `peer` and `header` to the client, looks the client up in the
- * allowlist and remembers the verdict in `snapshot.recent`.
+ * allowlist and remembers what it found in `snapshot.recent`.
  */
 function judge(snapshot: Snapshot, peer: string, header: string): Known {
   const { matcher, walk, allowRules } = snapshot;
@@ -301,14 +296,13 @@ function judge(snapshot: Snapshot, peer: string, header: string): Known {
     index = matcher.words[VALUE_WORD]!;
   }
 
-  let verdict: Verdict;
   const rule = allowRules !== null && index > 0 ? allowRules[index - 1] : undefined;
-  if (allowRules === null) verdict = { allowed: true, clientIp, reason: 'unrestricted' };
-  else if (clientIp === null) verdict = { allowed: false, clientIp, reason: 'no-client-address' };
-  else if (rule === undefined) verdict = { allowed: false, clientIp, reason: 'not-allowed' };
-  else verdict = { allowed: true, clientIp, reason: 'allowed', rule };
-  const known: Known = { verdict: freeze(verdict), exempt: undefined };
-  snapshot.recent.remember(peer, header, known);
+  let reason: Known['reason'] = 'allowed';
+  if (allowRules === null) reason = 'unrestricted';
+  else if (clientIp === null) reason = 'no-client-address';
+  else if (rule === undefined) reason = 'not-allowed';
+  const known: Known = { peer, header, clientIp, reason, rule };
+  snapshot.recent.remember(known);
   return known;
 }
 

@@ -357,7 +357,7 @@ check('keeps its own copy of the options', () => {
   assert.is(gate.check(req('203.0.113.1')).reason, 'not-allowed');
 });
 
-check('hands out frozen verdicts, which no request can change for the next', () => {
+check('gives each request a verdict of its own, which it may change', () => {
   const gate = createGate(BEHIND_TRUSTED);
   const forwarded = { 'x-forwarded-for': '192.0.2.5' };
   const requests = [
@@ -365,20 +365,18 @@ check('hands out frozen verdicts, which no request can change for the next', () 
     req('127.0.0.1', forwarded, '/capture'),
     req('203.0.113.1'),
     req('not an address'),
-    req('127.0.0.1', forwarded, '/admin'),
+    req('127.0.0.1', { 'x-forwarded-for': '2001:db8:1::5' }),
   ];
   for (const request of requests) {
     const verdict = gate.check(request);
-    assert.ok(Object.isFrozen(verdict), JSON.stringify(verdict));
     const before = JSON.stringify(verdict);
-    assert.throws(() => {
-      (verdict as { allowed: boolean }).allowed = !verdict.allowed;
-    }, TypeError);
-    assert.is(JSON.stringify(gate.check(request)), before);
+    verdict.allowed = !verdict.allowed;
+    verdict.clientIp = '198.51.100.1';
+    verdict.rule = '0.0.0.0/0';
+    const again = gate.check(request);
+    assert.is.not(again, verdict);
+    assert.is(JSON.stringify(again), before);
   }
-  const refused = createGate(BEHIND_UNTRUSTED);
-  assert.ok(Object.isFrozen(refused.check(req('127.0.0.1', forwarded))));
-  assert.ok(Object.isFrozen(createGate().check(req('127.0.0.1'))));
 });
 
 check('tells a peer from a header with the same text', () => {
@@ -807,7 +805,7 @@ twin('answers repeated requests as it answered them the first time', () => {
       if (request.url !== '/admin') {
         want = { allowed: true, clientIp: want.clientIp, reason: 'exempt' };
       }
-      if (JSON.stringify(got) !== JSON.stringify(want) || !Object.isFrozen(got)) {
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
         failures.push(`${JSON.stringify({ options, request })}:
           ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
       }
