@@ -20,31 +20,53 @@ export interface Keyed {
 }
 
 /**
+ * A memory that fills up with fewer than RESTING_HITS hits rests for
+ * RESTING_LOOKUPS lookups: remembering costs every miss a little, and
+ * traffic in which clients rarely come back gains nothing for it.
+ */
+export const RESTING_HITS = CAPACITY / 16;
+export const RESTING_LOOKUPS = 16 * CAPACITY;
+
+/**
  * Recent remembers an entry for each recent (peer, header) pair. When it is
  * full it forgets everything and starts again. A flood of new pairs then
- * costs a pair that keeps coming back one more miss per CAPACITY new ones,
- * and a lookup that misses costs one hash lookup; keeping the pairs that
- * came back across a purge measured slower for every miss than the misses
- * it saved. Nothing about an entry depends on anything but its pair, so a
- * caller must keep one Recent per configuration.
+ * costs a pair that keeps coming back one more miss per CAPACITY new ones;
+ * keeping the pairs that came back across a purge measured slower for
+ * every miss than the misses it saved. When few lookups hit while it
+ * filled, it stops looking and remembering for a while (see RESTING_HITS).
+ * Nothing about an entry depends on anything but its pair, so a caller
+ * must keep one Recent per configuration.
  */
 export class Recent<T extends Keyed> {
   #entries = new Map<string, T>();
+  /** hits counts the lookups that hit since the memory was last purged. */
+  #hits = 0;
+  /** resting counts down the lookups left until the memory is used again. */
+  #resting = 0;
 
   /** get returns the entry remembered for `peer` and `header`, if any. */
   get(peer: string, header: string): T | undefined {
+    if (this.#resting > 0) {
+      this.#resting--;
+      return undefined;
+    }
     if (peer.length + header.length > TEXT_LIMIT) return undefined;
     const entry = this.#entries.get(keyOf(peer, header));
-    return entry !== undefined && entry.peer === peer && entry.header === header
-      ? entry
-      : undefined;
+    if (entry === undefined || entry.peer !== peer || entry.header !== header) return undefined;
+    this.#hits++;
+    return entry;
   }
 
-  /** remember keeps `entry`, unless its text is too long. */
+  /** remember keeps `entry`, unless its text is too long or the memory rests. */
   remember(entry: T): void {
     const { peer, header } = entry;
-    if (peer.length + header.length > TEXT_LIMIT) return;
-    if (this.#entries.size >= CAPACITY) this.#entries = new Map();
+    if (this.#resting > 0 || peer.length + header.length > TEXT_LIMIT) return;
+    if (this.#entries.size >= CAPACITY) {
+      if (this.#hits < RESTING_HITS) this.#resting = RESTING_LOOKUPS;
+      this.#hits = 0;
+      this.#entries = new Map();
+      if (this.#resting > 0) return;
+    }
     this.#entries.set(keyOf(peer, header), entry);
   }
 
