@@ -1,12 +1,23 @@
 // autocannon ships no types; this is the part bench/load.ts calls.
 declare module 'autocannon' {
+  /** Request is one entry of `requests`. */
+  interface Request {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+  }
+  /** Client is one connection, as `setupClient` receives it. */
+  interface Client {
+    setRequests(requests: Request[]): void;
+  }
   interface Options {
     url: string;
     connections?: number;
     pipelining?: number;
     duration?: number;
     headers?: Record<string, string>;
-    requests?: { method?: string; path?: string; headers?: Record<string, string> }[];
+    requests?: Request[];
+    setupClient?: ((client: Client) => void) | undefined;
   }
   interface Histogram {
     average: number;
@@ -24,5 +35,9 @@ declare module 'autocannon' {
     non2xx: number;
     duration: number;
   }
-  export default function autocannon(options: Options): Promise<Result>;
+  function autocannon(options: Options): Promise<Result>;
+  namespace autocannon {
+    export type { Client, Request };
+  }
+  export default autocannon;
 }
